@@ -1,0 +1,1 @@
+"""Analysis: frames in, frames out. Never fetches, never draws."""
