@@ -42,6 +42,8 @@ _LAZY = {
     "trend": "evalkit.analysis.quality",
     "serving_metrics": "evalkit.prometheus",
     "serving_summary": "evalkit.analysis.serving",
+    "analyze": "evalkit.summary",
+    "Analysis": "evalkit.summary",
     "run_report": "evalkit.report",
     "pull": "evalkit.pull",
 }

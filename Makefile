@@ -1,0 +1,40 @@
+# The two commands of the README. Everything else is set up by them.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: report test lint bench demo clean help
+
+help:
+	@echo "make report   run the report on the bundled demo snapshot into reports/"
+	@echo "make test     run the whole test suite (installs Prometheus/Pushgateway via apt when root)"
+	@echo "make lint     ruff"
+	@echo "make bench    benchmarks/ (side-by-side performance, see docs/performance.md)"
+	@echo "make demo     regenerate data/fixtures/demo with scripts/make_demo_snapshot.py"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(VENV)/bin/evalkit report --output reports
+
+test: $(STAMP)
+	bash scripts/ensure_servers.sh
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check evalkit tests scripts benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_quality.py
+	$(PY) benchmarks/bench_prometheus.py
+
+demo: $(STAMP)
+	$(PY) scripts/make_demo_snapshot.py
+
+clean:
+	rm -rf $(VENV) reports build dist *.egg-info .pytest_cache

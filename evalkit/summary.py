@@ -1,0 +1,157 @@
+"""Everything the report shows, computed once: :func:`analyze` and ``summary.json``.
+
+The report notebook calls :func:`analyze` and displays what it returns; the same object writes
+``summary.json`` (schema in ``docs/summary-schema.md``), so the file and the HTML always agree.
+
+>>> import evalkit as ek
+>>> a = ek.analyze(ek.load_lmeval(ek.demo_path()))
+>>> a.baseline, a.candidates
+('mistral-24b', ['mistral-24b-quantized'])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import frames
+from ._version import __version__
+
+SUMMARY_SCHEMA_VERSION = 1
+LIMIT_NOTE = ("lm-eval's `limit` evaluates the FIRST N documents of each task, not a random "
+              "sample: the intervals describe those documents, not the whole benchmark.")
+
+
+@dataclass
+class Analysis:
+    """The report's content for one baseline and one or more candidates."""
+
+    result: Any
+    baseline: str
+    candidates: list[str]
+    margin: float
+    confidence: float
+    comparison: pd.DataFrame
+    all_metrics: pd.DataFrame
+    recovery: dict[str, Any]
+    comparability: pd.DataFrame
+    issues: pd.DataFrame
+    serving: pd.DataFrame | None = None
+    serving_summary: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> str | list[str]:
+        return self.candidates[0] if len(self.candidates) == 1 else self.candidates
+
+    def __repr__(self) -> str:
+        demo = " (DEMO DATA)" if self.result.demo else ""
+        verdicts = ", ".join(f"{r.task}: {r.verdict}" for r in self.comparison.itertuples()
+                             if hasattr(r, "verdict"))
+        return (f"<Analysis {self.baseline} vs {', '.join(self.candidates)}{demo}: "
+                f"{len(self.comparison)} task(s) [{verdicts}], {len(self.issues)} data issue(s)>")
+
+    def to_summary(self) -> dict[str, Any]:
+        """The ``summary.json`` document (JSON-safe: NaN → null, timestamps → ISO 8601)."""
+        res = self.result
+        return {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "evalkit_version": __version__,
+            "source": res.source,
+            "demo": bool(res.demo),
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "margin": self.margin,
+            "confidence": self.confidence,
+            "notes": self.notes,
+            "tasks": _records(self.comparison),
+            "all_metrics": _records(self.all_metrics),
+            "recovery": {c: _jsonable(r) for c, r in self.recovery.items()},
+            "comparability": _records(self.comparability),
+            "serving": _records(self.serving_summary) if self.serving_summary is not None else [],
+            "data_issues": _records(self.issues[list(frames.SCHEMAS["issues"])]),
+        }
+
+    def write_summary(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``summary.json``; returns its path."""
+        p = Path(path)
+        p.write_text(json.dumps(self.to_summary(), indent=2, allow_nan=False) + "\n")
+        return p
+
+
+def analyze(result: Any, baseline: str | None = None, candidate: str | list[str] | None = None,
+            *, margin: float = 0.02, confidence: float = 0.95) -> Analysis:
+    """Compare ``candidate`` (one or several) with ``baseline`` on everything ``result`` holds.
+
+    ``result`` is what :func:`evalkit.load_lmeval` returned. Model names default to the
+    snapshot's full-precision and quantized models (see :func:`evalkit.report.default_models`).
+    """
+    from .analysis import quality
+    from .report import default_models
+
+    if baseline is None or candidate is None:
+        b, c = default_models(result)
+        baseline, candidate = baseline or b, candidate or c
+    cands = [candidate] if isinstance(candidate, str) else list(candidate)
+    kw = dict(baseline=baseline, samples=result.samples, runs=result.runs, margin=margin,
+              confidence=confidence)
+    cand_arg: str | list[str] = cands[0] if len(cands) == 1 else cands
+    comparison = quality.compare(result.scores, candidate=cand_arg, **kw)
+    all_metrics = quality.compare(result.scores, candidate=cand_arg, all_metrics=True, **kw)
+    recov = {c: quality.recovery(result.scores, baseline=baseline, candidate=c,
+                                 samples=result.samples, confidence=confidence) for c in cands}
+    comp = pd.concat([quality.comparability(result.runs, baseline=baseline, candidate=c,
+                                            scores=result.scores) for c in cands],
+                     ignore_index=True)
+    issue_parts = [result.issues, comparison.attrs.get("issues")]
+    issues = pd.concat([p for p in issue_parts if p is not None and len(p)], ignore_index=True) \
+        if any(p is not None and len(p) for p in issue_parts) else frames.empty("issues")
+    issues = issues.drop_duplicates(list(frames.SCHEMAS["issues"])).reset_index(drop=True)
+    notes = [LIMIT_NOTE]
+    if result.demo:
+        notes.insert(0, "GENERATED DEMO DATA: these numbers were made by "
+                        "scripts/make_demo_snapshot.py, not measured.")
+    return Analysis(result=result, baseline=baseline, candidates=cands, margin=margin,
+                    confidence=confidence, comparison=comparison, all_metrics=all_metrics,
+                    recovery=recov, comparability=comp, issues=issues, notes=notes)
+
+
+def _jsonable(x: Any) -> Any:
+    """Convert numpy/pandas scalars and containers to JSON-safe Python (NaN → None)."""
+    if isinstance(x, pd.DataFrame):
+        return _records(x)
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "to_dict") and callable(x.to_dict) and not isinstance(x, pd.Series):
+        return _jsonable(x.to_dict())
+    if isinstance(x, pd.Timestamp):
+        return None if pd.isna(x) else x.isoformat()
+    if x is None or x is pd.NA or x is pd.NaT:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, bool | int | str):
+        return x
+    try:
+        if pd.isna(x):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(x)
+
+
+def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if df is None or df.empty:
+        return []
+    return [_jsonable(rec) for rec in df.to_dict(orient="records")]
