@@ -1,0 +1,1 @@
+"""Figures from tidy frames (matplotlib/seaborn are imported inside the functions)."""
