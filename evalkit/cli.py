@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="non-inferiority margin on the native 0-1 scale (default 0.02 = 2 points)")
     r.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     r.add_argument("--progress", action="store_true", help="show papermill's cell progress bar")
+    r.add_argument("--notebook", help="run this notebook instead of the bundled one (it must "
+                   "take the same parameters and write summary.json)")
 
     pl = sub.add_parser(
         "pull", help="save LMEvalJobs (and Prometheus series) from the cluster into a snapshot",
@@ -134,7 +136,7 @@ def _report(args: argparse.Namespace) -> int:
     candidate = None if not cands else (cands[0] if len(cands) == 1 else cands)
     paths = run_report(args.source, baseline=args.baseline, candidate=candidate,
                        output_dir=args.output, margin=args.margin, confidence=args.confidence,
-                       progress=args.progress)
+                       progress=args.progress, notebook=args.notebook)
     for key in ("notebook", "html", "summary"):
         print(f"{key:8} {paths[key]}")
     return 0

@@ -67,8 +67,8 @@ def check_inputs(source: str | os.PathLike[str] | None, baseline: str | None,
 
 def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | None = None,
                candidate: str | None = None, output_dir: str | os.PathLike[str] = "reports",
-               margin: float = 0.02, confidence: float = 0.95,
-               progress: bool = False) -> dict[str, Path]:
+               margin: float = 0.02, confidence: float = 0.95, progress: bool = False,
+               notebook: str | os.PathLike[str] | None = None) -> dict[str, Path]:
     """Execute the report notebook and export it.
 
     Returns ``{"notebook", "html", "summary"}`` paths. Raises
@@ -99,9 +99,10 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        pm.execute_notebook(str(resource(NOTEBOOK)), str(nb_out), parameters=params,
+        pm.execute_notebook(str(notebook or resource(NOTEBOOK)), str(nb_out), parameters=params,
                             kernel_name="python3", progress_bar=progress, log_output=False,
-                            cwd=str(out), request_save_on_cell_execute=False)
+                            cwd=str(out), request_save_on_cell_execute=False,
+                            extra_arguments=["--log-level=ERROR"])
     except PapermillExecutionError as exc:
         log_path.write_text(_error_log(exc))
         cell = _cell_name(nb_out, exc.exec_count)

@@ -25,8 +25,6 @@ from . import frames
 from ._version import __version__
 
 SUMMARY_SCHEMA_VERSION = 1
-LIMIT_NOTE = ("lm-eval's `limit` evaluates the FIRST N documents of each task, not a random "
-              "sample: the intervals describe those documents, not the whole benchmark.")
 
 
 @dataclass
@@ -57,6 +55,101 @@ class Analysis:
                              if hasattr(r, "verdict"))
         return (f"<Analysis {self.baseline} vs {', '.join(self.candidates)}{demo}: "
                 f"{len(self.comparison)} task(s) [{verdicts}], {len(self.issues)} data issue(s)>")
+
+    # -- what the notebook displays --------------------------------------------------------
+    def header_markdown(self) -> str:
+        """Title block: models, source, demo banner, method notes."""
+        lines = []
+        if self.result.demo:
+            lines.append("> **GENERATED DEMO DATA** — made by `scripts/make_demo_snapshot.py` "
+                         "(seeded), not measured on a cluster. Do not base a decision on it.")
+            lines.append("")
+        lines.append(f"**Baseline:** `{self.baseline}` &nbsp; **Candidate(s):** "
+                     + ", ".join(f"`{c}`" for c in self.candidates))
+        lines.append("")
+        lines.append(f"**Source:** `{self.result.source}` &nbsp; **evalkit** {__version__} "
+                     f"&nbsp; **margin** {100 * self.margin:g} points &nbsp; "
+                     f"**confidence** {self.confidence:.0%}")
+        lines += ["", *[f"- {n}" for n in self.notes if not n.startswith("GENERATED")]]
+        return "\n".join(lines)
+
+    def jobs_table(self) -> pd.DataFrame:
+        cols = ["job", "model", "state", "reason", "tasks", "limit", "has_results",
+                "completed_at", "message"]
+        return self.result.jobs[[c for c in cols if c in self.result.jobs.columns]]
+
+    def issues_table(self) -> pd.DataFrame | str:
+        if self.issues.empty:
+            return "No data issues."
+        order = {"error": 0, "warning": 1, "info": 2}
+        return self.issues.sort_values("severity", key=lambda s: s.map(order).fillna(3),
+                                       kind="stable").reset_index(drop=True)
+
+    def comparability_table(self) -> pd.DataFrame:
+        return self.comparability
+
+    def comparability_markdown(self) -> str:
+        c = self.comparison
+        if "comparable" not in c.columns or c.empty:
+            return "No task has results for both models."
+        bad = c[c["comparable"].astype("boolean").fillna(False) == False]  # noqa: E712
+        if bad.empty:
+            return "**Comparable:** every task ran with the same score-relevant settings."
+        rows = [f"- **{r.task}**: {r.comparability_note}" for r in bad.itertuples()]
+        return ("**Not comparable** — these tasks ran with settings that change scores; their "
+                "verdicts below are not evidence about quantization:\n" + "\n".join(rows))
+
+    def verdicts_markdown(self) -> str:
+        c = self.comparison
+        if c.empty:
+            return "No task has results for both models."
+        lines = []
+        for r in c.itertuples():
+            who = f" ({r.candidate_model})" if len(self.candidates) > 1 else ""
+            lines.append(f"- **{r.task}**{who} `{r.metric},{r.filter}`: {r.verdict_text} "
+                         f"— method: {r.method}")
+        return "\n".join(lines)
+
+    def comparison_table(self) -> pd.DataFrame:
+        cols = ["task", "metric", "filter", "candidate_model", "baseline", "candidate", "delta",
+                "paired_delta", "ci_low", "ci_high", "p_value", "n", "method", "verdict",
+                "n_needed", "comparable"]
+        df = self.comparison[[c for c in cols if c in self.comparison.columns]].copy()
+        if len(self.candidates) == 1 and "candidate_model" in df:
+            df = df.drop(columns="candidate_model")
+        return df
+
+    def recovery_markdown(self) -> str:
+        return "\n".join(f"- **{c}**: {r!s}" for c, r in self.recovery.items())
+
+    def flips_table(self) -> pd.DataFrame | str:
+        from .analysis import quality
+
+        if self.result.samples.empty:
+            return "No per-sample logs in this source: flips need `logSamples: true`."
+        parts = []
+        for cand in self.candidates:
+            f = quality.flips(self.result.samples, self.baseline, cand, scores=self.result.scores)
+            if len(f):
+                f = f.assign(candidate_model=cand)
+                parts.append(f.groupby(["candidate_model", "task", "metric", "filter", "change"])
+                             .size().rename("documents").reset_index())
+        if not parts:
+            return "No document changed outcome."
+        return pd.concat(parts, ignore_index=True)
+
+    def trend_table(self) -> pd.DataFrame | None:
+        from .analysis import quality
+
+        t = quality.trend(self.result.scores, models=[self.baseline, *self.candidates],
+                          confidence=self.confidence)
+        runs = t.groupby(["model", "task"])["job"].nunique() if len(t) else pd.Series(dtype=int)
+        return t if len(runs) and (runs > 1).any() else None
+
+    def serving_markdown(self) -> str:
+        return ("Histogram quantiles (TTFT, inter-token latency) are interpolated within "
+                "Prometheus buckets: estimates bounded by their bucket. Window quantiles come "
+                "from `histogram_quantile` over the whole window, not from averaging a P99 series.")
 
     def to_summary(self) -> dict[str, Any]:
         """The ``summary.json`` document (JSON-safe: NaN → null, timestamps → ISO 8601)."""
@@ -114,7 +207,7 @@ def analyze(result: Any, baseline: str | None = None, candidate: str | list[str]
     issues = pd.concat([p for p in issue_parts if p is not None and len(p)], ignore_index=True) \
         if any(p is not None and len(p) for p in issue_parts) else frames.empty("issues")
     issues = issues.drop_duplicates(list(frames.SCHEMAS["issues"])).reset_index(drop=True)
-    notes = [LIMIT_NOTE]
+    notes = [quality.LIMIT_NOTE]
     if result.demo:
         notes.insert(0, "GENERATED DEMO DATA: these numbers were made by "
                         "scripts/make_demo_snapshot.py, not measured.")
