@@ -23,6 +23,11 @@ class UnknownModelError(EvalkitError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ConfigError(SourceError):
+    """Connection settings are missing or unusable: no kubeconfig and not inside a cluster, an
+    unknown kubeconfig context, a kubeconfig that cannot be loaded. The message says what to set."""
+
+
 class SchemaError(EvalkitError):
     """A frame handed to an evalkit function lacks required columns or has wrong dtypes."""
 

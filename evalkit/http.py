@@ -11,6 +11,21 @@ False
 >>> c = Client("https://prometheus.example:9090", auth=auth, name="prometheus")
 >>> "s3cr3t" in repr(c)
 False
+
+Settings read from the environment (arguments always win; see :func:`service_client`):
+
+==============================  =====================================================
+``EVALKIT_PROMETHEUS_URL``       Prometheus / Thanos querier root URL
+``EVALKIT_PROMETHEUS_TOKEN``     bearer token for it (``..._TOKEN_FILE``: a file holding it,
+                                 re-read on every request)
+``EVALKIT_REGISTRY_URL``         Model Registry REST root URL
+``EVALKIT_REGISTRY_TOKEN``       bearer token for it (``..._TOKEN_FILE`` likewise)
+``EVALKIT_CA_BUNDLE``            CA bundle (PEM) used to verify every HTTPS endpoint
+==============================  =====================================================
+
+Without a token from any of these channels, the in-cluster service-account token
+(``/var/run/secrets/kubernetes.io/serviceaccount/token``) is used when it exists, re-read on
+every request because projected tokens rotate.
 """
 
 from __future__ import annotations
@@ -247,11 +262,14 @@ def resolve_verify(url: str, ca_bundle: str | os.PathLike[str] | None = None,
         warnings.warn(msg, stacklevel=3)
         log.warning(msg)
         return False
-    if ca_bundle:
-        return str(ca_bundle)
-    env = os.environ.get("EVALKIT_CA_BUNDLE")
-    if env:
-        return env
+    for given, origin in ((ca_bundle, "ca_bundle"), (os.environ.get("EVALKIT_CA_BUNDLE"),
+                                                      "$EVALKIT_CA_BUNDLE")):
+        if given:
+            if not Path(given).exists():
+                raise HTTPError(f"CA bundle {given} (from {origin}) does not exist; pass the PEM "
+                                f"file holding the CA of {safe_url(url)}",
+                                endpoint=safe_url(url), cause="CA bundle missing")
+            return str(given)
     host = urlsplit(url).hostname or ""
     if host.endswith(".svc") or host.endswith(".svc.cluster.local"):
         for name in ("service-ca.crt", "ca.crt"):
@@ -259,6 +277,58 @@ def resolve_verify(url: str, ca_bundle: str | os.PathLike[str] | None = None,
             if p.is_file():
                 return str(p)
     return True
+
+
+#: service name -> environment prefix (``{prefix}_URL``, ``{prefix}_TOKEN``, ``{prefix}_TOKEN_FILE``)
+SERVICES: dict[str, str] = {
+    "prometheus": "EVALKIT_PROMETHEUS",
+    "registry": "EVALKIT_REGISTRY",
+}
+
+
+def resolve_url(url: str | None, env_var: str, *, what: str = "endpoint") -> str:
+    """``url`` if given, else the value of ``env_var``; a clear error when neither is set.
+
+    >>> resolve_url("http://127.0.0.1:9090/", "EVALKIT_PROMETHEUS_URL")
+    'http://127.0.0.1:9090'
+    """
+    value = url or os.environ.get(env_var, "")
+    value = value.strip()
+    if not value:
+        raise HTTPError(f"no {what} URL: pass it as an argument (or a CLI flag) or set {env_var}",
+                        cause="no URL")
+    if not value.startswith(("http://", "https://")):
+        raise HTTPError(f"{what} URL {safe_url(value)!r} must start with http:// or https://",
+                        endpoint=safe_url(value), cause="bad URL")
+    return value.rstrip("/")
+
+
+def service_client(
+    service: str,
+    url: str | None = None,
+    *,
+    token: str | Auth | None = None,
+    token_file: str | os.PathLike[str] | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure: bool = False,
+    **client_kw: Any,
+) -> Client:
+    """A :class:`Client` for ``"prometheus"`` or ``"registry"`` from arguments, then the
+    environment (``EVALKIT_<SERVICE>_URL``, ``_TOKEN``, ``_TOKEN_FILE``, ``EVALKIT_CA_BUNDLE``),
+    then the in-cluster service account.
+
+    >>> c = service_client("prometheus", "http://127.0.0.1:9090", token="marker-svc-1")
+    >>> c.describe()["auth"], c.name
+    ('bearer token (argument)', 'prometheus')
+    """
+    try:
+        prefix = SERVICES[service]
+    except KeyError:
+        raise ValueError(f"unknown service {service!r}; one of {sorted(SERVICES)}") from None
+    base = resolve_url(url, f"{prefix}_URL", what=service)
+    auth = resolve_auth(token, token_file=token_file, env_prefix=prefix)
+    client_kw.setdefault("name", "model registry" if service == "registry" else service)
+    return Client(base, auth=auth, ca_bundle=ca_bundle, insecure=insecure, **client_kw)
 
 
 # --------------------------------------------------------------------------- retries
@@ -320,6 +390,13 @@ class Client:
     retry : a :class:`RetryPolicy`.
     headers : extra headers on every request (e.g. ``{"X-Scope-OrgID": "tenant"}``).
     name : what the endpoint is, for messages ("prometheus", "model registry").
+    sleep : the function that waits between retries (tests pass a fake to run fast).
+    cert : a client certificate, ``(cert_file, key_file)`` or one PEM path holding both
+        (Kubernetes client-certificate kubeconfigs).
+    proxies : explicit proxies, e.g. ``{"https": "http://proxy:3128"}`` (the environment's
+        ``HTTPS_PROXY`` is ignored on purpose).
+
+    Tokens are sent only to ``base_url``'s own origin: an absolute URL to another host is refused.
 
     >>> Client("http://127.0.0.1:9090", name="prometheus")
     Client(name='prometheus', url='http://127.0.0.1:9090', auth=None, verify=True)
@@ -338,10 +415,15 @@ class Client:
         name: str = "endpoint",
         sleep: Callable[[float], None] = time.sleep,
         pool_size: int = 10,
+        cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         if auth is not None and not isinstance(auth, AuthBase):
             raise TypeError("auth must be an evalkit.http.Auth; wrap tokens with resolve_auth()")
         self.base_url = base_url.rstrip("/")
+        password = urlsplit(self.base_url).password
+        if password:
+            _register_secret(password)
         self.name = name
         self.auth = auth
         self.insecure = bool(insecure)
@@ -357,6 +439,11 @@ class Client:
         self.session.mount("https://", adapter)
         self.session.verify = self.verify
         self.session.auth = auth
+        self.cert = cert
+        if cert is not None:
+            self.session.cert = cert
+        if proxies:
+            self.session.proxies.update(proxies)
         self.session.headers["User-Agent"] = _user_agent()
         if headers:
             self.session.headers.update(headers)
@@ -375,10 +462,20 @@ class Client:
             "tls_verify": self.verify is not False,
             "insecure": self.insecure,
             "ca_bundle": self.verify if isinstance(self.verify, str) else None,
+            "client_cert": self.cert is not None,
         }
 
     def url(self, path: str) -> str:
+        """The absolute URL for ``path``; an absolute ``path`` must be on ``base_url``'s origin
+        (so credentials never travel to another host).
+
+        >>> Client("http://127.0.0.1:9090").url("/api/v1/query")
+        'http://127.0.0.1:9090/api/v1/query'
+        """
         if path.startswith(("http://", "https://")):
+            if _origin(path) != _origin(self.base_url):
+                raise ValueError(f"{self.name}: refusing to send a request for {safe_url(path)} "
+                                 f"through the client of {safe_url(self.base_url)}")
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
@@ -386,15 +483,22 @@ class Client:
     def request(self, method: str, path: str, *, params: Any = None, data: Any = None,
                 json_body: Any = None, headers: Mapping[str, str] | None = None,
                 ok: Callable[[requests.Response], bool] | None = None,
-                parse_json: bool = False) -> requests.Response:
+                parse_json: bool = False, idempotent: bool | None = None) -> requests.Response:
         """Send one request with retries; return the response with its body read in full.
 
         Raises :class:`~evalkit.errors.HTTPError` (or :class:`AuthError` /
         :class:`NotFoundError`) naming the endpoint and the cause when the request cannot
-        succeed. A non-2xx status that ``ok(response)`` accepts is returned, not raised.
+        succeed. A status >= 400 that ``ok(response)`` accepts is returned at once, not raised
+        nor retried (with ``parse_json`` its body's JSON, or ``None``, is on ``evalkit_json``).
         With ``parse_json`` the body must be valid JSON (retried otherwise) and is stored
-        on ``response.evalkit_json``.
+        on ``response.evalkit_json``. ``idempotent=False`` (for writes: creating a registry
+        object, pushing metrics) stops retries of a timeout or a connection lost after the
+        request was sent (the server may have acted on it); refused connections and
+        retryable statuses are still retried. The default (``None``) treats every request as
+        safe to repeat, including read-only POSTs such as Prometheus form queries.
         """
+        if idempotent is None:
+            idempotent = True
         url = self.url(path)
         endpoint = safe_url(url)
         last_cause = ""
@@ -413,13 +517,30 @@ class Client:
                     endpoint=endpoint, cause="tls") from None
             except requests.exceptions.Timeout as exc:
                 last_cause, last_status = f"timed out ({_short(exc)})", None
+                if not idempotent and not isinstance(exc, requests.exceptions.ConnectTimeout):
+                    raise self._not_retried(method, endpoint, last_cause) from None
             except (requests.exceptions.ConnectionError,
                     requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
                 last_cause, last_status = f"connection failed or body truncated ({_short(exc)})", None
+                if not idempotent and not _never_connected(exc):
+                    raise self._not_retried(method, endpoint, last_cause) from None
+            except requests.exceptions.RequestException as exc:  # invalid URL, bad proxy, ...
+                raise HTTPError(f"{self.name} at {endpoint}: request could not be sent "
+                                f"({_short(exc)})", endpoint=endpoint, cause=_short(exc)) from None
+            except OSError as exc:  # unreadable client certificate or CA file
+                raise HTTPError(f"{self.name} at {endpoint}: {_short(exc)}", endpoint=endpoint,
+                                cause=_short(exc)) from None
             else:
                 last_status = resp.status_code
-                if resp.status_code < 400 or (ok is not None and ok(resp)):
+                if resp.status_code >= 400 and ok is not None and ok(resp):
+                    if parse_json:  # an accepted error answer: its JSON if any, never retried
+                        try:
+                            resp.evalkit_json = json.loads(resp.content)  # type: ignore[attr-defined]
+                        except ValueError:
+                            resp.evalkit_json = None  # type: ignore[attr-defined]
+                    return resp
+                if resp.status_code < 400:
                     if parse_json:
                         try:
                             resp.evalkit_json = json.loads(resp.content)  # type: ignore[attr-defined]
@@ -453,6 +574,11 @@ class Client:
         """Any method, returning the decoded JSON body (see :meth:`request`)."""
         return self.request(method, path, parse_json=True, **kw).evalkit_json  # type: ignore[attr-defined]
 
+    def _not_retried(self, method: str, endpoint: str, cause: str) -> HTTPError:
+        return HTTPError(f"{self.name} at {endpoint}: {method.upper()} {redact(cause)}; not retried "
+                         "because the server may already have acted on it. Check before retrying.",
+                         endpoint=endpoint, cause=redact(cause))
+
     def _raise_for(self, resp: requests.Response, endpoint: str) -> None:
         detail = _describe_body(resp)
         status = resp.status_code
@@ -475,6 +601,31 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when a ``ConnectionError`` happened before the request reached the server."""
+    import urllib3.exceptions as u3
+
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen or e is None:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (u3.NewConnectionError, u3.ConnectTimeoutError)):
+            return True
+        if isinstance(e, BaseException):
+            stack.extend(e.args)
+            stack.extend([getattr(e, "reason", None), e.__cause__, e.__context__])
+    return False
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,260 @@
+"""``evalkit pull``: save what the live systems answer into a snapshot folder.
+
+The snapshot (see ``docs/snapshot.md``) gets:
+
+- ``lmevaljobs.json`` — the namespace's ``LMEvalJobList`` exactly as the Kubernetes API returned
+  it, pages merged into one list (:func:`evalkit.kube.list_lmevaljobs`);
+- ``samples/<job>/samples_<task>_<ts>.jsonl`` — per-sample files copied from a local folder
+  (``samples=``: an lm-eval output folder or a mounted PVC), when given;
+- ``prometheus/...`` — when ``prometheus=`` is given (:func:`evalkit.prometheus.snapshot_prometheus`);
+- ``manifest.json`` — endpoint URLs without credentials, namespace, selector, counts, times,
+  evalkit version and whether TLS verification was off (``insecure``). Never a secret.
+
+Everything is written into a temporary sibling folder that is renamed into place at the end,
+so an interrupted pull never leaves a folder that looks complete.
+
+How sample files are matched to jobs (the same rule as ``load_lmeval(samples=...)``, widened
+to any ancestor folder):
+
+1. a ``samples_*.jsonl`` (or legacy ``samples_*.json``) file belongs to job ``J`` when a folder
+   on its path below the ``samples`` root — or the root itself — is named ``J`` or ``J-pvc``
+   (the operator's managed PVC), e.g. ``mnt/J/mistral__m/samples_arc_easy_2025-....jsonl``;
+2. otherwise, when its own folder is the job's ``model_name_sanitized`` — the served model name
+   (``spec.modelArgs`` ``model``, else ``pretrained``, else the ``model`` label) with ``/``
+   (and lm-eval's other unsafe characters) replaced by ``__`` — and exactly one job serves that
+   model; when several do, the candidates are narrowed to jobs whose task list names the file's
+   task (``samples_<task>_<ts>.jsonl``), then to jobs that have results, and the file is
+   matched if exactly one remains;
+3. anything else is not copied and is listed under ``unmatched`` in the manifest.
+
+>>> pull("snap/", namespace="private-ai-demo", samples="/mnt/lmeval-output")   # doctest: +SKIP
+PosixPath('snap')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import EvalkitError, SourceError
+from .http import Auth, safe_url
+from .snapshot import LMEVALJOBS, SnapshotWriter, sample_relpath
+
+log = logging.getLogger("evalkit.pull")
+
+_UNSAFE = re.compile(r"[\"<>:/|\\?*\[\]]+")
+_SAMPLES_RE = re.compile(r"^samples_(?P<task>.+?)_(?P<ts>\d{4}-\d{2}-\d{2}T[\d\-:.]+)\.jsonl?$")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def served_model(job: dict[str, Any]) -> str:
+    """The served model name of an LMEvalJob (``modelArgs`` ``model``, else ``pretrained``,
+    else the ``model`` label, else the job name).
+
+    >>> served_model({"metadata": {"name": "j"}, "spec": {"modelArgs": [
+    ...     {"name": "model", "value": "mistralai/Mistral-Small-24B"}]}})
+    'mistralai/Mistral-Small-24B'
+    """
+    spec = job.get("spec") or {}
+    args = {a.get("name"): a.get("value") for a in spec.get("modelArgs") or []
+            if isinstance(a, dict)}
+    labels = (job.get("metadata") or {}).get("labels") or {}
+    return str(args.get("model") or args.get("pretrained") or labels.get("model")
+               or (job.get("metadata") or {}).get("name") or "")
+
+
+def sanitized_names(model: str) -> set[str]:
+    """Folder names lm-eval may have used for ``model`` (``model_name_sanitized``).
+
+    >>> sorted(sanitized_names("org/model:v1"))
+    ['org__model:v1', 'org__model__v1']
+    """
+    return {model.replace("/", "__"), _UNSAFE.sub("__", model)}
+
+
+def match_samples(root: str | os.PathLike[str],
+                  jobs: Iterable[dict[str, Any]]) -> tuple[dict[str, list[Path]], list[dict[str, str]]]:
+    """Match the sample files under ``root`` to ``jobs`` (see the module docstring).
+
+    Returns ``({job: [files]}, [{"path", "reason"} for every file not matched]``.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise SourceError(f"samples={base}: not a folder; pass an lm-eval output folder or a "
+                          "mounted PVC path holding samples_*.jsonl files")
+    names = [str((j.get("metadata") or {}).get("name") or "") for j in jobs]
+    names = [n for n in names if n]
+    by_folder: dict[str, str] = {}
+    for n in names:
+        by_folder[n] = n
+        by_folder.setdefault(f"{n}-pvc", n)
+    by_model: dict[str, list[str]] = {}
+    tasks_of: dict[str, set[str]] = {}
+    has_results: set[str] = set()
+    for j in jobs:
+        jname = str((j.get("metadata") or {}).get("name") or "")
+        task_list = ((j.get("spec") or {}).get("taskList") or {}).get("taskNames") or []
+        tasks_of[jname] = {str(t) for t in task_list}
+        if (j.get("status") or {}).get("results"):
+            has_results.add(jname)
+    for j in jobs:
+        name = str((j.get("metadata") or {}).get("name") or "")
+        for s in sanitized_names(served_model(j)):
+            by_model.setdefault(s, []).append(name)
+    matched: dict[str, list[Path]] = {}
+    unmatched: list[dict[str, str]] = []
+    files = sorted(p for p in base.rglob("samples_*")
+                   if p.is_file() and p.suffix in (".jsonl", ".json"))
+    for f in files:
+        rel = f.relative_to(base)
+        folders = [base.name, *rel.parts[:-1]]
+        job = next((by_folder[d] for d in reversed(folders) if d in by_folder), None)
+        if job is None:
+            owners = sorted(set(by_model.get(f.parent.name, [])))
+            m = _SAMPLES_RE.match(f.name)
+            task = m.group("task") if m else None
+            if len(owners) > 1:
+                owners = [o for o in owners if task in tasks_of.get(o, ())] or owners
+            if len(owners) > 1:
+                owners = [o for o in owners if o in has_results] or owners
+            if len(owners) == 1:
+                job = owners[0]
+            else:
+                reason = (f"several jobs serve model folder {f.parent.name!r}: {', '.join(owners)}"
+                          if owners else "no job or served model of that folder name")
+                unmatched.append({"path": rel.as_posix(), "reason": reason + "; put it under "
+                                  "<job>/ to use it"})
+                continue
+        matched.setdefault(job, []).append(f)
+    return matched, unmatched
+
+
+def pull(
+    out: str | os.PathLike[str],
+    *,
+    namespace: str,
+    label_selector: str | None = None,
+    context: str | None = None,
+    kubeconfig: str | os.PathLike[str] | None = None,
+    samples: str | os.PathLike[str] | None = None,
+    token: str | Auth | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure: bool = False,
+    prometheus: str | None = None,
+    prometheus_token: str | Auth | None = None,
+    models: Any = None,
+    start: Any = None,
+    end: Any = None,
+    step: Any = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a snapshot of ``namespace``'s LMEvalJobs (and, with ``prometheus=``, serving
+    metrics) to ``out``; return ``out`` as a :class:`~pathlib.Path`.
+
+    ``token``/``ca_bundle``/``insecure``/``context``/``kubeconfig`` are the Kubernetes
+    connection settings (:func:`evalkit.kube.connect`); ``ca_bundle`` and ``insecure`` also
+    apply to Prometheus. ``models``, ``start``, ``end``, ``step`` go to
+    :func:`evalkit.prometheus.snapshot_prometheus`. An existing ``out`` is an error unless
+    ``overwrite=True``.
+
+    >>> snap = pull("snap/", namespace="private-ai-demo")           # doctest: +SKIP
+    >>> evalkit.load_lmeval(snap).jobs                              # doctest: +SKIP
+    """
+    snapshot_prometheus = None
+    if prometheus:
+        try:
+            from .prometheus import snapshot_prometheus
+        except ImportError as exc:
+            raise EvalkitError(f"prometheus={safe_url(prometheus)} was given but this evalkit "
+                               f"cannot pull Prometheus series yet ({exc}); drop --prometheus or "
+                               "upgrade evalkit") from None
+    if samples is not None and not Path(samples).is_dir():
+        raise SourceError(f"samples={samples}: not a folder; pass an lm-eval output folder or "
+                          "a mounted PVC path holding samples_*.jsonl files")
+    from .kube import connect, list_lmevaljobs, lmevaljobs_path
+
+    out = Path(out)
+    t0 = time.monotonic()
+    writer = SnapshotWriter(out, overwrite=overwrite,
+                            description=f"evalkit pull of LMEvalJobs in namespace {namespace}",
+                            extra={"insecure": bool(insecure), "pulled_by": f"evalkit {__version__}"})
+    with writer:
+        started = _now()
+        with connect(context=context, kubeconfig=kubeconfig, token=token, ca_bundle=ca_bundle,
+                     insecure=insecure) as conn:
+            pages: list[int] = []
+            doc = list_lmevaljobs(namespace, label_selector=label_selector, connection=conn,
+                                  progress=lambda p, n, r: pages.append(p))
+            info = conn.describe()
+            endpoint = safe_url(conn.client.url(lmevaljobs_path(namespace)))
+        writer.write_json(LMEVALJOBS, doc)
+        items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
+        writer.add_source("lmevaljobs", {
+            "kind": "kubernetes",
+            "endpoint": endpoint,
+            "server": info["url"],
+            "kubeconfig_context": info.get("context"),
+            "config_origin": info.get("origin"),
+            "auth": info.get("auth"),
+            "tls_verify": info.get("tls_verify"),
+            "insecure": info.get("insecure"),
+            "namespace": namespace,
+            "label_selector": label_selector,
+            "resource": "lmevaljobs.trustyai.opendatahub.io/v1alpha1",
+            "resource_version": (doc.get("metadata") or {}).get("resourceVersion"),
+            "pages": len(pages),
+            "items": len(items),
+            "started_at": started,
+            "finished_at": _now(),
+        })
+        insecure_any = bool(info.get("insecure"))
+        if samples is not None:
+            matched, unmatched = match_samples(samples, items)
+            counts: dict[str, int] = {}
+            for job, files in sorted(matched.items()):
+                taken: set[str] = set()
+                for f in files:
+                    if f.name in taken:
+                        unmatched.append({"path": f.relative_to(Path(samples)).as_posix(),
+                                          "reason": f"another {f.name} was already copied for "
+                                                    f"job {job}"})
+                        continue
+                    taken.add(f.name)
+                    writer.copy_file(f, sample_relpath(job, f.name))
+                counts[job] = len(taken)
+            for u in unmatched:
+                log.warning("samples file %s not copied: %s", u["path"], u["reason"])
+            writer.add_source("samples", {
+                "kind": "local folder",
+                "path": str(Path(samples).resolve()),
+                "files": sum(counts.values()),
+                "jobs": counts,
+                "unmatched": unmatched,
+                "rule": "folder named <job> or <job>-pvc on the path, else a "
+                        "<model_name_sanitized> folder served by exactly one job",
+            })
+        if snapshot_prometheus is not None:
+            snapshot_prometheus(writer, url=prometheus, models=models, start=start, end=end,
+                                step=step, token=prometheus_token, ca_bundle=ca_bundle,
+                                insecure=insecure)
+            prom = writer.manifest["sources"].get("prometheus") or {}
+            client_info = prom.get("client") if isinstance(prom.get("client"), dict) else {}
+            insecure_any = (insecure_any or bool(insecure) or bool(prom.get("insecure"))
+                            or bool(client_info.get("insecure")))
+        writer.manifest["insecure"] = bool(writer.manifest.get("insecure")) or insecure_any
+        writer.manifest["counts"] = {"lmevaljobs": len(items),
+                                     "sample_files": sum(1 for f in writer.manifest["files"]
+                                                         if f["path"].startswith("samples/"))}
+        writer.manifest["pull_seconds"] = round(time.monotonic() - t0, 3)
+    log.info("snapshot %s: %d LMEvalJob(s) from namespace %s", out, len(items), namespace)
+    return out

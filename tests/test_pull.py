@@ -1,0 +1,217 @@
+"""evalkit.pull: a snapshot written atomically from the loopback Kubernetes API."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalkit.errors import EvalkitError, HTTPError, SourceError
+from evalkit.pull import match_samples, pull
+from evalkit.snapshot import SnapshotWriter, open_snapshot
+from tests.servers import FaultProxy, KubeAPIServer, make_lmevaljob
+
+NS = "private-ai-demo"
+FP16, W4 = "mistral-small-24b", "mistral-small-24b-w4a16"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("EVALKIT_CA_BUNDLE", raising=False)
+    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
+
+
+@pytest.fixture()
+def api():
+    jobs = [make_lmevaljob("eval-fp16", namespace=NS, model=FP16, tasks=["arc_easy", "gsm8k"]),
+            make_lmevaljob("eval-w4a16", namespace=NS, model=W4, tasks=["arc_easy", "gsm8k"],
+                           offset=-0.01),
+            make_lmevaljob("eval-failed", namespace=NS, model=W4, reason="Failed"),
+            make_lmevaljob("eval-shared-a", namespace=NS, model="org/shared"),
+            make_lmevaljob("eval-shared-b", namespace=NS, model="org/shared")]
+    with KubeAPIServer({NS: jobs}, max_page_size=2) as server:
+        yield server
+
+
+@pytest.fixture()
+def kubeconfig(api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = api.write_kubeconfig(tmp_path / "kc")
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    return path
+
+
+def _sample_line(doc_id: int, task: str = "arc_easy") -> str:
+    return json.dumps({"doc_id": doc_id, "doc": {}, "target": "A", "filter": "none",
+                       "metrics": ["acc"], "doc_hash": f"d{doc_id}", "prompt_hash": f"p{doc_id}",
+                       "target_hash": "t", "acc": 1.0, "acc_norm": 1.0}) + "\n"
+
+
+@pytest.fixture()
+def samples(tmp_path: Path) -> Path:
+    """A PVC-like folder: job folders, a model_name_sanitized folder, ambiguous and stray files."""
+    root = tmp_path / "pvc"
+    ts = "2025-01-01T00-00-00.000000"
+    files = {
+        f"eval-fp16/{FP16}/samples_arc_easy_{ts}.jsonl": 3,          # job folder (ancestor)
+        f"eval-fp16/{FP16}/samples_gsm8k_{ts}.jsonl": 2,
+        f"{W4}/samples_arc_easy_{ts}.jsonl": 3,                     # model folder, one job
+        f"eval-shared-b-pvc/org__shared/samples_arc_easy_{ts}.jsonl": 1,  # managed PVC folder
+        f"org__shared/samples_arc_easy_{ts}.jsonl": 1,              # two jobs serve it
+        f"somebody-else/samples_arc_easy_{ts}.jsonl": 1,            # nobody
+    }
+    for rel, n in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("".join(_sample_line(i) for i in range(n)))
+    (root / f"eval-fp16/{FP16}/results_{ts}.json").write_text("{}")  # not a samples file
+    return root
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if ".partial-" in p.name or ".old-" in p.name)
+
+
+def test_pull_writes_a_complete_snapshot(api, kubeconfig, samples, tmp_path: Path) -> None:
+    out = pull(tmp_path / "snap", namespace=NS, samples=samples)
+    assert out == tmp_path / "snap" and _leftovers(tmp_path) == []
+    snap = open_snapshot(out)
+    doc = json.loads((out / "lmevaljobs.json").read_text())
+    assert doc["kind"] == "LMEvalJobList" and doc["items"] == api.jobs(NS)
+    src = snap.manifest["sources"]["lmevaljobs"]
+    assert src["endpoint"] == f"{api.url}/apis/trustyai.opendatahub.io/v1alpha1/namespaces/{NS}/lmevaljobs"
+    assert src["namespace"] == NS and src["items"] == 5 and src["pages"] == 3
+    assert src["insecure"] is False and src["tls_verify"] is True
+    assert src["started_at"] <= src["finished_at"]
+    assert snap.manifest["insecure"] is False
+    assert snap.manifest["counts"] == {"lmevaljobs": 5, "sample_files": 4}
+    assert snap.manifest["evalkit_version"]
+    # every file is in the manifest with its hash
+    listed = {f["path"] for f in snap.manifest["files"]}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert on_disk - {"manifest.json"} == listed
+
+
+def test_samples_matching_rule(api, kubeconfig, samples, tmp_path: Path) -> None:
+    out = pull(tmp_path / "snap", namespace=NS, samples=samples)
+    got = sorted(p.relative_to(out / "samples").as_posix() for p in (out / "samples").rglob("*.jsonl"))
+    ts = "2025-01-01T00-00-00.000000"
+    assert got == [f"eval-fp16/samples_arc_easy_{ts}.jsonl", f"eval-fp16/samples_gsm8k_{ts}.jsonl",
+                   f"eval-shared-b/samples_arc_easy_{ts}.jsonl",
+                   f"eval-w4a16/samples_arc_easy_{ts}.jsonl"]
+    src = open_snapshot(out).manifest["sources"]["samples"]
+    assert src["jobs"] == {"eval-fp16": 2, "eval-shared-b": 1, "eval-w4a16": 1}
+    reasons = {u["path"]: u["reason"] for u in src["unmatched"]}
+    assert set(reasons) == {f"org__shared/samples_arc_easy_{ts}.jsonl",
+                            f"somebody-else/samples_arc_easy_{ts}.jsonl"}
+    assert "several jobs" in reasons[f"org__shared/samples_arc_easy_{ts}.jsonl"]
+    # copied byte for byte
+    src_file = samples / f"{W4}/samples_arc_easy_{ts}.jsonl"
+    assert (out / f"samples/eval-w4a16/{src_file.name}").read_bytes() == src_file.read_bytes()
+
+
+def test_match_samples_root_named_after_the_job(tmp_path: Path) -> None:
+    root = tmp_path / "eval-x"
+    root.mkdir()
+    (root / "samples_hellaswag_2025-01-01T00-00-00.jsonl").write_text(_sample_line(0))
+    matched, unmatched = match_samples(root, [make_lmevaljob("eval-x")])
+    assert list(matched) == ["eval-x"] and unmatched == []
+
+
+def test_existing_folder_needs_overwrite(api, kubeconfig, tmp_path: Path) -> None:
+    out = tmp_path / "snap"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    with pytest.raises(SourceError, match="already exists"):
+        pull(out, namespace=NS)
+    assert (out / "keep.txt").exists() and api.requests_seen == []  # failed before any request
+    pull(out, namespace=NS, overwrite=True)
+    assert not (out / "keep.txt").exists() and (out / "lmevaljobs.json").is_file()
+    assert _leftovers(tmp_path) == []
+
+
+def test_interrupted_pull_leaves_no_folder(api, kubeconfig, samples, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real_copy = SnapshotWriter.copy_file
+
+    def flaky_copy(self, src, relpath):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("interrupted midway")
+        return real_copy(self, src, relpath)
+
+    monkeypatch.setattr(SnapshotWriter, "copy_file", flaky_copy)
+    with pytest.raises(KeyboardInterrupt):
+        pull(tmp_path / "snap", namespace=NS, samples=samples)
+    assert not (tmp_path / "snap").exists() and _leftovers(tmp_path) == []
+
+
+def test_failure_mid_paging_leaves_no_folder(api, tmp_path: Path, monkeypatch) -> None:
+    with FaultProxy(api.url) as proxy:
+        monkeypatch.setenv("KUBECONFIG", str(api.write_kubeconfig(tmp_path / "kc",
+                                                                  server=proxy.url)))
+        proxy.inject("500", times=None, match="continue=")
+        with pytest.raises(HTTPError, match="500"):
+            pull(tmp_path / "snap", namespace=NS)
+    assert not (tmp_path / "snap").exists() and _leftovers(tmp_path) == []
+
+
+def test_prometheus_guard_when_not_importable(api, kubeconfig, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "evalkit.prometheus", None)
+    with pytest.raises(EvalkitError, match="cannot pull Prometheus"):
+        pull(tmp_path / "snap", namespace=NS, prometheus="http://user:pw@127.0.0.1:1/")
+    assert not (tmp_path / "snap").exists() and api.requests_seen == []
+
+
+def test_prometheus_part_is_called_with_the_writer(api, kubeconfig, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+
+    def fake_snapshot_prometheus(writer, **kw):
+        seen.update(kw)
+        writer.write_json("prometheus/fake.json", {"status": "success"})
+        writer.add_source("prometheus", {"url": kw["url"], "insecure": False})
+
+    prom = pytest.importorskip("evalkit.prometheus")
+    monkeypatch.setattr(prom, "snapshot_prometheus", fake_snapshot_prometheus, raising=False)
+    out = pull(tmp_path / "snap", namespace=NS, prometheus="http://127.0.0.1:9",
+               models={"m": None}, start="s", end="e", step="30s", prometheus_token="tok-prom-1")
+    assert seen == {"url": "http://127.0.0.1:9", "models": {"m": None}, "start": "s", "end": "e",
+                    "step": "30s", "token": "tok-prom-1", "ca_bundle": None, "insecure": False}
+    assert (out / "prometheus/fake.json").is_file()
+    assert set(open_snapshot(out).manifest["sources"]) == {"lmevaljobs", "prometheus"}
+
+
+def test_missing_samples_folder_fails_before_any_request(api, kubeconfig, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="not a folder"):
+        pull(tmp_path / "snap", namespace=NS, samples=tmp_path / "nope")
+    assert api.requests_seen == []
+
+
+def test_snapshot_reads_back_like_the_live_call(api, kubeconfig, samples, tmp_path: Path) -> None:
+    lmeval = pytest.importorskip("evalkit.lmeval")
+    out = pull(tmp_path / "snap", namespace=NS, samples=samples)
+    live = lmeval.load_lmeval(namespace=NS)
+    offline = lmeval.load_lmeval(out)
+    cols = ["job", "model", "task", "metric", "filter", "value"]
+    a = live.scores[cols].sort_values(cols[:5]).reset_index(drop=True)
+    b = offline.scores[cols].sort_values(cols[:5]).reset_index(drop=True)
+    assert len(a) > 0 and a.equals(b)
+    assert sorted(live.jobs["job"]) == sorted(offline.jobs["job"])
+    assert set(offline.samples["job"]) == {"eval-fp16", "eval-w4a16", "eval-shared-b"}
+
+
+def test_served_model_rule() -> None:
+    pull_mod = importlib.import_module("evalkit.pull")
+    assert pull_mod.served_model(make_lmevaljob("j", model="org/m")) == "org/m"
+    job = make_lmevaljob("j")
+    job["spec"]["modelArgs"] = [{"name": "pretrained", "value": "org/p"}]
+    assert pull_mod.served_model(job) == "org/p"
+    job["spec"]["modelArgs"] = []
+    assert pull_mod.served_model(job) == "j"
