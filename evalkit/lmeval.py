@@ -336,8 +336,7 @@ class _Builder:
             return
         self._seen_jobs[key] = where
         args = _model_args(spec.get("modelArgs"))
-        labels = meta.get("labels") or {}
-        model = args.get("model") or args.get("pretrained") or labels.get("model") or name
+        model = served_model(item) or name
         state = status.get("state") or "New"
         reason = status.get("reason") or "NoReason"
         message = status.get("message") or ""
@@ -533,25 +532,13 @@ class _Builder:
 
     # -- samples ---------------------------------------------------------------------------
     def add_sample_folder(self, folder: Path) -> None:
-        by_job = {j["job"]: j for j in self.jobs}
-        by_model: dict[str, list[str]] = {}
-        for j in self.jobs:
-            by_model.setdefault(str(j["model"]).replace("/", "__"), []).append(j["job"])
-        for f in sorted(folder.rglob("samples_*")):
-            if not _SAMPLES_RE.match(f.name):
-                continue
-            parent = f.parent.name
-            if parent in by_job:
-                self.sample_files.append((f, parent, by_job[parent]["model"]))
-            elif len(by_model.get(parent, [])) == 1:
-                job = by_model[parent][0]
-                self.sample_files.append((f, job, by_job[job]["model"]))
-            else:
-                why = "several jobs serve that model" if by_model.get(parent) else \
-                    "no job or model of that name"
-                self.issues.append(issue("lmeval", str(f), "warning",
-                                         f"samples file not matched to a job (folder {parent!r}: "
-                                         f"{why}); put it under <job>/ to use it"))
+        matched, unmatched = match_samples(folder, self.jobs)
+        models = {j["job"]: j["model"] for j in self.jobs}
+        for job, files in matched.items():
+            self.sample_files.extend((f, job, models[job]) for f in files)
+        for u in unmatched:
+            self.issues.append(issue("lmeval", u["path"], "warning",
+                                     f"samples file not matched to a job: {u['reason']}"))
 
     def read_samples(self) -> pd.DataFrame:
         models = {j["job"]: j["model"] for j in self.jobs}
@@ -799,3 +786,102 @@ def _read_samples_file(path: Path, *, task: str, job: str, model: str,
     df.insert(0, "job", job)
     df.insert(0, "model", model)
     return df
+
+
+# --------------------------------------------------------------------------- matching sample files
+
+_UNSAFE = re.compile(r"[\"<>:/|\\?*\[\]]+")
+
+
+def served_model(job: dict[str, Any]) -> str:
+    """The served model name of an LMEvalJob CR (the rule in the module docstring).
+
+    >>> served_model({"metadata": {"name": "j"}, "spec": {"modelArgs": [
+    ...     {"name": "model", "value": "mistralai/Mistral-Small-24B"}]}})
+    'mistralai/Mistral-Small-24B'
+    """
+    meta = job.get("metadata") or {}
+    args = _model_args((job.get("spec") or {}).get("modelArgs"))
+    labels = meta.get("labels") or {}
+    return str(args.get("model") or args.get("pretrained") or labels.get("model")
+               or meta.get("name") or "")
+
+
+def job_record(job: dict[str, Any]) -> dict[str, Any]:
+    """The fields :func:`match_samples` needs, from an LMEvalJob CR."""
+    meta = job.get("metadata") or {}
+    return {"job": str(meta.get("name") or ""), "model": served_model(job),
+            "tasks": _spec_tasks(job.get("spec") or {}),
+            "has_results": bool((job.get("status") or {}).get("results"))}
+
+
+def sanitized_names(model: str) -> set[str]:
+    """Folder names lm-eval may have used for ``model`` (``model_name_sanitized``).
+
+    >>> sorted(sanitized_names("org/model:v1"))
+    ['org__model:v1', 'org__model__v1']
+    """
+    return {model.replace("/", "__"), _UNSAFE.sub("__", model)}
+
+
+def match_samples(root: str | os.PathLike[str], jobs: Iterable[dict[str, Any]]
+                  ) -> tuple[dict[str, list[Path]], list[dict[str, str]]]:
+    """Match the ``samples_*.jsonl`` files under ``root`` to jobs.
+
+    ``jobs`` are records with ``job``, ``model``, ``tasks`` (list or comma-separated) and
+    ``has_results`` (see :func:`job_record`). The rule, used by ``load_lmeval(samples=...)``
+    and ``evalkit pull --samples``:
+
+    1. a file belongs to job ``J`` when a folder on its path below ``root`` — or ``root``
+       itself — is named ``J`` or ``J-pvc`` (the operator's managed PVC);
+    2. otherwise, when its own folder is the job's ``model_name_sanitized`` (the served model
+       name with ``/`` and lm-eval's other unsafe characters replaced by ``__``) and exactly one
+       job serves that model; several candidates are narrowed to jobs whose task list names
+       the file's task, then to jobs with results;
+    3. anything else is returned in ``unmatched`` with the reason.
+
+    Returns ``({job: [files]}, [{"path", "reason"}, ...])``.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise SourceError(f"samples={base}: not a folder; pass an lm-eval output folder or a "
+                          "mounted PVC path holding samples_*.jsonl files")
+    recs = [r for r in jobs if r.get("job")]
+    by_folder: dict[str, str] = {}
+    for r in recs:
+        by_folder[r["job"]] = r["job"]
+    for r in recs:
+        by_folder.setdefault(f"{r['job']}-pvc", r["job"])
+    by_model: dict[str, list[str]] = {}
+    tasks_of: dict[str, set[str]] = {}
+    with_results = {r["job"] for r in recs if r.get("has_results")}
+    for r in recs:
+        tasks = r.get("tasks") or []
+        tasks_of[r["job"]] = set(tasks.split(",") if isinstance(tasks, str) else tasks)
+        for name in sanitized_names(str(r.get("model") or "")):
+            by_model.setdefault(name, []).append(r["job"])
+    matched: dict[str, list[Path]] = {}
+    unmatched: list[dict[str, str]] = []
+    files = sorted(p for p in base.rglob("samples_*")
+                   if p.is_file() and p.suffix in (".jsonl", ".json"))
+    for f in files:
+        rel = f.relative_to(base)
+        folders = [base.name, *rel.parts[:-1]]
+        job = next((by_folder[d] for d in reversed(folders) if d in by_folder), None)
+        if job is None:
+            owners = sorted(set(by_model.get(f.parent.name, [])))
+            m = _SAMPLES_RE.match(f.name)
+            task = m.group("task") if m else None
+            if len(owners) > 1:
+                owners = [o for o in owners if task in tasks_of.get(o, ())] or owners
+            if len(owners) > 1:
+                owners = [o for o in owners if o in with_results] or owners
+            if len(owners) != 1:
+                reason = (f"several jobs serve model folder {f.parent.name!r}: {', '.join(owners)}"
+                          if owners else "no job or served model of that folder name")
+                unmatched.append({"path": rel.as_posix(),
+                                  "reason": reason + "; put it under <job>/ to use it"})
+                continue
+            job = owners[0]
+        matched.setdefault(job, []).append(f)
+    return matched, unmatched

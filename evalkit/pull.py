@@ -36,107 +36,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import re
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .errors import EvalkitError, SourceError
 from .http import Auth, safe_url
+from .lmeval import job_record, match_samples
 from .snapshot import LMEVALJOBS, SnapshotWriter, sample_relpath
 
 log = logging.getLogger("evalkit.pull")
 
-_UNSAFE = re.compile(r"[\"<>:/|\\?*\[\]]+")
-_SAMPLES_RE = re.compile(r"^samples_(?P<task>.+?)_(?P<ts>\d{4}-\d{2}-\d{2}T[\d\-:.]+)\.jsonl?$")
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def served_model(job: dict[str, Any]) -> str:
-    """The served model name of an LMEvalJob (``modelArgs`` ``model``, else ``pretrained``,
-    else the ``model`` label, else the job name).
-
-    >>> served_model({"metadata": {"name": "j"}, "spec": {"modelArgs": [
-    ...     {"name": "model", "value": "mistralai/Mistral-Small-24B"}]}})
-    'mistralai/Mistral-Small-24B'
-    """
-    spec = job.get("spec") or {}
-    args = {a.get("name"): a.get("value") for a in spec.get("modelArgs") or []
-            if isinstance(a, dict)}
-    labels = (job.get("metadata") or {}).get("labels") or {}
-    return str(args.get("model") or args.get("pretrained") or labels.get("model")
-               or (job.get("metadata") or {}).get("name") or "")
-
-
-def sanitized_names(model: str) -> set[str]:
-    """Folder names lm-eval may have used for ``model`` (``model_name_sanitized``).
-
-    >>> sorted(sanitized_names("org/model:v1"))
-    ['org__model:v1', 'org__model__v1']
-    """
-    return {model.replace("/", "__"), _UNSAFE.sub("__", model)}
-
-
-def match_samples(root: str | os.PathLike[str],
-                  jobs: Iterable[dict[str, Any]]) -> tuple[dict[str, list[Path]], list[dict[str, str]]]:
-    """Match the sample files under ``root`` to ``jobs`` (see the module docstring).
-
-    Returns ``({job: [files]}, [{"path", "reason"} for every file not matched]``.
-    """
-    base = Path(root)
-    if not base.is_dir():
-        raise SourceError(f"samples={base}: not a folder; pass an lm-eval output folder or a "
-                          "mounted PVC path holding samples_*.jsonl files")
-    names = [str((j.get("metadata") or {}).get("name") or "") for j in jobs]
-    names = [n for n in names if n]
-    by_folder: dict[str, str] = {}
-    for n in names:
-        by_folder[n] = n
-        by_folder.setdefault(f"{n}-pvc", n)
-    by_model: dict[str, list[str]] = {}
-    tasks_of: dict[str, set[str]] = {}
-    has_results: set[str] = set()
-    for j in jobs:
-        jname = str((j.get("metadata") or {}).get("name") or "")
-        task_list = ((j.get("spec") or {}).get("taskList") or {}).get("taskNames") or []
-        tasks_of[jname] = {str(t) for t in task_list}
-        if (j.get("status") or {}).get("results"):
-            has_results.add(jname)
-    for j in jobs:
-        name = str((j.get("metadata") or {}).get("name") or "")
-        for s in sanitized_names(served_model(j)):
-            by_model.setdefault(s, []).append(name)
-    matched: dict[str, list[Path]] = {}
-    unmatched: list[dict[str, str]] = []
-    files = sorted(p for p in base.rglob("samples_*")
-                   if p.is_file() and p.suffix in (".jsonl", ".json"))
-    for f in files:
-        rel = f.relative_to(base)
-        folders = [base.name, *rel.parts[:-1]]
-        job = next((by_folder[d] for d in reversed(folders) if d in by_folder), None)
-        if job is None:
-            owners = sorted(set(by_model.get(f.parent.name, [])))
-            m = _SAMPLES_RE.match(f.name)
-            task = m.group("task") if m else None
-            if len(owners) > 1:
-                owners = [o for o in owners if task in tasks_of.get(o, ())] or owners
-            if len(owners) > 1:
-                owners = [o for o in owners if o in has_results] or owners
-            if len(owners) == 1:
-                job = owners[0]
-            else:
-                reason = (f"several jobs serve model folder {f.parent.name!r}: {', '.join(owners)}"
-                          if owners else "no job or served model of that folder name")
-                unmatched.append({"path": rel.as_posix(), "reason": reason + "; put it under "
-                                  "<job>/ to use it"})
-                continue
-        matched.setdefault(job, []).append(f)
-    return matched, unmatched
 
 
 def pull(
@@ -219,7 +134,7 @@ def pull(
         })
         insecure_any = bool(info.get("insecure"))
         if samples is not None:
-            matched, unmatched = match_samples(samples, items)
+            matched, unmatched = match_samples(samples, [job_record(i) for i in items])
             counts: dict[str, int] = {}
             for job, files in sorted(matched.items()):
                 taken: set[str] = set()

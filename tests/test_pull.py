@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -10,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from evalkit.errors import EvalkitError, HTTPError, SourceError
-from evalkit.pull import match_samples, pull
+from evalkit.lmeval import job_record, match_samples, served_model
+from evalkit.pull import pull
 from evalkit.snapshot import SnapshotWriter, open_snapshot
 from tests.servers import FaultProxy, KubeAPIServer, make_lmevaljob
 
@@ -118,7 +118,7 @@ def test_match_samples_root_named_after_the_job(tmp_path: Path) -> None:
     root = tmp_path / "eval-x"
     root.mkdir()
     (root / "samples_hellaswag_2025-01-01T00-00-00.jsonl").write_text(_sample_line(0))
-    matched, unmatched = match_samples(root, [make_lmevaljob("eval-x")])
+    matched, unmatched = match_samples(root, [job_record(make_lmevaljob("eval-x"))])
     assert list(matched) == ["eval-x"] and unmatched == []
 
 
@@ -208,10 +208,9 @@ def test_snapshot_reads_back_like_the_live_call(api, kubeconfig, samples, tmp_pa
 
 
 def test_served_model_rule() -> None:
-    pull_mod = importlib.import_module("evalkit.pull")
-    assert pull_mod.served_model(make_lmevaljob("j", model="org/m")) == "org/m"
+    assert served_model(make_lmevaljob("j", model="org/m")) == "org/m"
     job = make_lmevaljob("j")
     job["spec"]["modelArgs"] = [{"name": "pretrained", "value": "org/p"}]
-    assert pull_mod.served_model(job) == "org/p"
+    assert served_model(job) == "org/p"
     job["spec"]["modelArgs"] = []
-    assert pull_mod.served_model(job) == "j"
+    assert served_model(job) == "j"
