@@ -47,6 +47,12 @@ class HTTPError(EvalkitError):
         self.cause = cause
 
 
+class BadResponseBody(HTTPError):
+    """A 2xx answer whose body is not what the endpoint sends (an HTML login page, cut or
+    invalid JSON). Raised by a ``validate`` hook of :meth:`evalkit.http.Client.request`, which
+    retries it like a transient failure and re-raises the last one when retries run out."""
+
+
 class AuthError(HTTPError):
     """401/403 from an endpoint: the message says which permission is missing."""
 

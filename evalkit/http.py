@@ -48,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.auth import AuthBase
 
-from .errors import AuthError, HTTPError, NotFoundError
+from .errors import AuthError, BadResponseBody, HTTPError, NotFoundError
 
 log = logging.getLogger("evalkit.http")
 
@@ -363,6 +363,9 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(attempts=1)
 
+#: Methods repeated after a timeout or a lost connection by default (RFC 9110 idempotent).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
 
 def _parse_retry_after(value: str) -> float | None:
     value = value.strip()
@@ -483,7 +486,8 @@ class Client:
     def request(self, method: str, path: str, *, params: Any = None, data: Any = None,
                 json_body: Any = None, headers: Mapping[str, str] | None = None,
                 ok: Callable[[requests.Response], bool] | None = None,
-                parse_json: bool = False, idempotent: bool | None = None) -> requests.Response:
+                parse_json: bool = False, idempotent: bool | None = None,
+                validate: Callable[[requests.Response], Any] | None = None) -> requests.Response:
         """Send one request with retries; return the response with its body read in full.
 
         Raises :class:`~evalkit.errors.HTTPError` (or :class:`AuthError` /
@@ -494,17 +498,24 @@ class Client:
         on ``response.evalkit_json``. ``idempotent=False`` (for writes: creating a registry
         object, pushing metrics) stops retries of a timeout or a connection lost after the
         request was sent (the server may have acted on it); refused connections and
-        retryable statuses are still retried. The default (``None``) treats every request as
-        safe to repeat, including read-only POSTs such as Prometheus form queries.
+        retryable statuses are still retried. The default (``None``) follows the method:
+        GET, HEAD, OPTIONS, PUT and DELETE are safe to repeat, POST and PATCH are not; read-only
+        POSTs (Prometheus form queries) pass ``idempotent=True``.
+        ``validate(response)`` checks an accepted body; its value is stored on
+        ``response.evalkit_value``. When it raises :class:`~evalkit.errors.BadResponseBody` the
+        request is retried, and the last such error is raised when retries run out; any other
+        exception propagates at once.
         """
         if idempotent is None:
-            idempotent = True
+            idempotent = method.upper() in IDEMPOTENT_METHODS
         url = self.url(path)
         endpoint = safe_url(url)
         last_cause = ""
         last_status: int | None = None
+        last_invalid: BadResponseBody | None = None
         for attempt in range(1, self.retry.attempts + 1):
             retry_after = None
+            last_invalid = None
             try:
                 resp = self.session.request(method, url, params=params, data=data, json=json_body,
                                             headers=dict(headers or {}), timeout=self.timeout,
@@ -533,21 +544,26 @@ class Client:
                                 cause=_short(exc)) from None
             else:
                 last_status = resp.status_code
-                if resp.status_code >= 400 and ok is not None and ok(resp):
-                    if parse_json:  # an accepted error answer: its JSON if any, never retried
-                        try:
-                            resp.evalkit_json = json.loads(resp.content)  # type: ignore[attr-defined]
-                        except ValueError:
-                            resp.evalkit_json = None  # type: ignore[attr-defined]
-                    return resp
-                if resp.status_code < 400:
+                accepted_error = resp.status_code >= 400 and ok is not None and ok(resp)
+                if accepted_error or resp.status_code < 400:
                     if parse_json:
                         try:
                             resp.evalkit_json = json.loads(resp.content)  # type: ignore[attr-defined]
                         except ValueError:
-                            last_cause = f"HTTP {resp.status_code} with a body that is not valid JSON ({_describe_body(resp)})"
-                        else:
-                            return resp
+                            if not accepted_error:
+                                last_cause = (f"HTTP {resp.status_code} with a body that is not "
+                                              f"valid JSON ({_describe_body(resp)})")
+                                self._pause(attempt, endpoint, last_cause, None)
+                                continue
+                            # an accepted error answer: its JSON if any, never retried
+                            resp.evalkit_json = None  # type: ignore[attr-defined]
+                    if validate is None:
+                        return resp
+                    try:
+                        resp.evalkit_value = validate(resp)  # type: ignore[attr-defined]
+                    except BadResponseBody as exc:
+                        last_invalid = exc
+                        last_cause = f"HTTP {resp.status_code}: {exc}"
                     else:
                         return resp
                 elif resp.status_code in self.retry.statuses:
@@ -555,16 +571,24 @@ class Client:
                     retry_after = resp.headers.get("Retry-After")
                 else:
                     self._raise_for(resp, endpoint)
-            if attempt < self.retry.attempts:
-                wait = self.retry.delay(attempt, retry_after)
-                log.info("%s %s: %s; retry %d/%d in %.1fs", self.name, endpoint, redact(last_cause),
-                         attempt, self.retry.attempts - 1, wait)
-                self._sleep(wait)
+            self._pause(attempt, endpoint, last_cause, retry_after)
+        if last_invalid is not None:
+            last_invalid.args = (f"{self.name} at {endpoint} failed after {self.retry.attempts} "
+                                 f"attempt(s): {redact(last_invalid)}",)
+            raise last_invalid
         raise HTTPError(
             f"{self.name} at {endpoint} failed after {self.retry.attempts} attempt(s): "
             f"{redact(last_cause)}. Check that the endpoint is reachable and healthy, or raise "
             "the timeout/retries.",
             endpoint=endpoint, status=last_status, cause=redact(last_cause))
+
+    def _pause(self, attempt: int, endpoint: str, cause: str, retry_after: str | None) -> None:
+        """Wait before the next try (nothing after the last one)."""
+        if attempt < self.retry.attempts:
+            wait = self.retry.delay(attempt, retry_after)
+            log.info("%s %s: %s; retry %d/%d in %.1fs", self.name, endpoint, redact(cause),
+                     attempt, self.retry.attempts - 1, wait)
+            self._sleep(wait)
 
     def get_json(self, path: str, **kw: Any) -> Any:
         """``GET`` and return the decoded JSON body (see :meth:`request`)."""

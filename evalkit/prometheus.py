@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import frames, promql
-from .errors import HTTPError, PrometheusError, SchemaError, SourceError
+from .errors import BadResponseBody, HTTPError, PrometheusError, SchemaError, SourceError
 from .http import Client, resolve_auth, safe_url
 
 __all__ = [
@@ -91,8 +91,9 @@ class Answer:
         return bool(self.warnings)
 
 
-class _BadPayload(PrometheusError):
-    """The body is not a Prometheus API answer at all (HTML, truncated, not JSON)."""
+class _BadPayload(PrometheusError, BadResponseBody):
+    """The body is not a Prometheus API answer at all (HTML, truncated, not JSON); the HTTP
+    layer retries it."""
 
 
 _WS_RE = re.compile(rb"[ \t\r\n]*")
@@ -738,26 +739,14 @@ def _fetch(client: Client, path: str, form: Mapping[str, str],
     """POST one form-encoded query; return the raw body and its parsed answer.
 
     A 200 body that is not a Prometheus answer (an HTML login page, a truncated or invalid
-    JSON body) is retried with the client's retry policy, like any transient failure.
+    JSON body) is retried by the HTTP layer like any transient failure (``validate``).
     """
-    attempts = max(1, client.retry.attempts)
     endpoint = safe_url(client.url(path))
-    for attempt in range(1, attempts + 1):
-        resp = client.request("POST", path, data=dict(form), params=dict(params or {}),
-                              ok=_accept_error_body)
-        body = resp.content
-        try:
-            return body, parse_answer(body, endpoint=endpoint, status=resp.status_code)
-        except _BadPayload as exc:
-            if attempt == attempts:
-                raise PrometheusError(
-                    f"prometheus at {endpoint} failed after {attempts} attempt(s): HTTP "
-                    f"{resp.status_code} body is not a Prometheus answer ({exc.error}). Check "
-                    "the URL (a proxy or login page?) and the API path prefix.",
-                    error_type="bad_payload", error=exc.error, endpoint=endpoint,
-                    status=resp.status_code) from None
-            client._sleep(client.retry.delay(attempt, None))
-    raise AssertionError("unreachable")  # pragma: no cover
+    resp = client.request(
+        "POST", path, data=dict(form), params=dict(params or {}), ok=_accept_error_body,
+        idempotent=True,  # a query changes nothing on the server
+        validate=lambda r: parse_answer(r.content, endpoint=endpoint, status=r.status_code))
+    return resp.content, resp.evalkit_value  # type: ignore[attr-defined]
 
 
 def _tenancy(namespace: str | None) -> dict[str, str]:

@@ -209,8 +209,35 @@ def test_a_write_is_retried_when_the_connection_was_refused() -> None:
 def test_read_only_post_is_retried_after_a_drop(proxy) -> None:
     proxy.inject("drop")
     resp = make_client(proxy.url, FakeSleep()).request("POST", LIST, data={"query": "up"},
-                                                       ok=lambda r: r.status_code == 405)
+                                                       ok=lambda r: r.status_code == 405,
+                                                       idempotent=True)
     assert resp.status_code == 405 and [r.fault for r in proxy.requests_seen] == ["drop", None]
+
+
+def test_plain_post_is_not_repeated_after_a_drop_by_default(proxy) -> None:
+    proxy.inject("drop")
+    with pytest.raises(HTTPError, match="not retried because the server may already have acted"):
+        make_client(proxy.url, FakeSleep()).request("POST", LIST, data={"query": "up"})
+    assert [r.fault for r in proxy.requests_seen] == ["drop"]
+
+
+def test_validate_hook_retries_bad_bodies_and_reraises_the_last(upstream) -> None:
+    from evalkit.errors import BadResponseBody
+
+    calls = []
+
+    def reject(resp):
+        calls.append(resp.status_code)
+        raise BadResponseBody("not the expected document", endpoint="x")
+
+    sleep = FakeSleep()
+    with pytest.raises(BadResponseBody, match="failed after 3 attempt.*not the expected document"):
+        make_client(upstream.url, sleep, attempts=3).request("GET", LIST, validate=reject)
+    assert len(calls) == 3
+
+    value = make_client(upstream.url, FakeSleep()).request(
+        "GET", LIST, validate=lambda r: r.status_code).evalkit_value
+    assert value == 200
 
 
 def test_post_is_retried_on_503(proxy) -> None:

@@ -271,4 +271,4 @@ def test_persistent_faults_end_as_clear_errors(prom) -> None:
         with pytest.raises(PrometheusError) as exc2:
             P.query_range(proxy.url, "up", START, END, 60, client=fast_client(proxy.url))
         assert exc2.value.error_type == "bad_payload"
-        assert "not a Prometheus answer" in str(exc2.value)
+        assert "failed after" in str(exc2.value) and "Prometheus answer" in str(exc2.value)
