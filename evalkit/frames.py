@@ -152,6 +152,29 @@ def validate(df: pd.DataFrame, kind: str, *, name: str | None = None) -> pd.Data
     return df
 
 
+def attach_issues(df: pd.DataFrame, issues: list[dict[str, str]] | pd.DataFrame | None) -> pd.DataFrame:
+    """Keep data issues on a result frame as ``df.attrs["issues"]``: a list of plain
+    ``{source, object, severity, message}`` records (never a DataFrame: pandas compares
+    ``attrs`` with ``==`` in ``concat``/``astype``, which a frame would break). Returns ``df``.
+    Read them back with :func:`issues_of`.
+    """
+    if isinstance(issues, pd.DataFrame):
+        issues = issues[list(SCHEMAS["issues"])].to_dict("records") if len(issues) else []
+    df.attrs["issues"] = [{k: str(r.get(k, "")) for k in SCHEMAS["issues"]} for r in issues or []]
+    return df
+
+
+def issues_of(df: pd.DataFrame) -> pd.DataFrame:
+    """The ``issues`` frame of a result frame (from :func:`attach_issues`); empty if none.
+
+    >>> df = attach_issues(empty("scores"), [issue("lmeval", "job-a", "error", "failed")])
+    >>> issues_of(df)["message"].tolist()
+    ['failed']
+    """
+    rows = df.attrs.get("issues") or []
+    return conform("issues", list(rows)) if rows else empty("issues")
+
+
 def issue(source: str, obj: str, severity: str, message: str) -> dict[str, str]:
     """One row of an ``issues`` frame."""
     return {"source": source, "object": obj, "severity": severity, "message": message}

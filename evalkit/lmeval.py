@@ -112,6 +112,8 @@ class LMEvalResult:
     samples : per-sample outcomes; empty when no sample logs were found.
     issues : one row per data problem (source, object, severity, message).
     source : a description of the source; ``demo`` is True for generated demo data.
+    snapshot : the snapshot folder when the source was one (other sources in it, such as
+        Prometheus answers, are read from there).
     """
 
     jobs: pd.DataFrame
@@ -122,6 +124,7 @@ class LMEvalResult:
     source: str = ""
     demo: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
+    snapshot: str | None = None  # the snapshot folder, when the source was one
 
     @property
     def models(self) -> list[str]:
@@ -257,6 +260,7 @@ class _Builder:
         self.source = ""
         self.demo = False
         self.manifest: dict[str, Any] = {}
+        self.snapshot: str | None = None
         self.jobs: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
@@ -288,6 +292,7 @@ class _Builder:
             snap = open_snapshot(root)
             self.demo = snap.demo
             self.manifest = snap.manifest
+            self.snapshot = str(snap.path)
             if snap.lmevaljobs_path is not None:
                 self.add_document(_read_file(snap.lmevaljobs_path), str(snap.lmevaljobs_path))
             for f in snap.sample_files():
@@ -598,7 +603,7 @@ class _Builder:
         return LMEvalResult(
             jobs=jobs, scores=scores, runs=frames.conform("runs", self.runs),
             samples=sample_frame, issues=issues_df, source=self.source, demo=self.demo,
-            manifest=self.manifest)
+            manifest=self.manifest, snapshot=self.snapshot)
 
     def _duplicate_runs(self, scores: pd.DataFrame) -> None:
         if scores.empty:

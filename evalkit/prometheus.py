@@ -1124,7 +1124,7 @@ def _series_frame(records: Sequence[QueryRecord]) -> pd.DataFrame:
         df = frames.conform("series", df)
     else:
         df = frames.empty("series")
-    df.attrs["issues"] = frames.conform("issues", issues) if issues else frames.empty("issues")
+    frames.attach_issues(df, issues)
     df.attrs["partial"] = partial
     df.attrs["queries"] = [r.describe() for r in records]
     return df
@@ -1351,7 +1351,7 @@ def load_snapshot_series(snapshot_or_path: Any) -> pd.DataFrame:
     got = _load_records(snapshot_or_path, "range")
     if got is None:
         df = frames.empty("series")
-        df.attrs["issues"] = frames.conform("issues", [frames.issue(
+        frames.attach_issues(df, [frames.issue(
             SOURCE, "snapshot", "info", "the snapshot holds no Prometheus answers; pull with "
             "`evalkit pull --prometheus URL` to add serving metrics")])
         df.attrs["partial"] = False
@@ -1366,7 +1366,7 @@ def load_snapshot_window(snapshot_or_path: Any) -> pd.DataFrame:
     got = _load_records(snapshot_or_path, "window")
     if got is None:
         df = frames.empty("series")
-        df.attrs["issues"] = frames.empty("issues")
+        frames.attach_issues(df, [])
         df.attrs["partial"] = False
         df.attrs["window"] = None
         return df

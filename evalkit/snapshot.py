@@ -57,7 +57,7 @@ def is_snapshot(path: str | os.PathLike[str]) -> bool:
 class Snapshot:
     """A snapshot folder opened for reading.
 
-    >>> snap = open_snapshot(demo_path())  # doctest: +SKIP
+    >>> snap = open_snapshot(demo_path())
     >>> snap.demo
     True
     """

@@ -147,9 +147,31 @@ class Analysis:
         return t if len(runs) and (runs > 1).any() else None
 
     def serving_markdown(self) -> str:
-        return ("Histogram quantiles (TTFT, inter-token latency) are interpolated within "
+        prom = (self.result.manifest.get("sources") or {}).get("prometheus") or {}
+        when = (f"Window {prom.get('start')} to {prom.get('end')} (step {prom.get('step_s')} s). "
+                if prom.get("start") else "")
+        return (when + "Histogram quantiles (TTFT, inter-token latency) are interpolated within "
                 "Prometheus buckets: estimates bounded by their bucket. Window quantiles come "
                 "from `histogram_quantile` over the whole window, not from averaging a P99 series.")
+
+    def serving_table(self) -> pd.DataFrame:
+        """Window summary side by side: one row per metric, one column per model, and the
+        candidate/baseline ratio; ``statistic`` says how each value was computed."""
+        s = self.serving_summary
+        if s is None or s.empty:
+            return pd.DataFrame()
+        s = s.astype({"model": str, "metric": str, "unit": str}).drop_duplicates(["model", "metric"])
+        wide = s.pivot(index=["metric", "unit"], columns="model", values="value")
+        wide.columns.name = None
+        models = [m for m in [self.baseline, *self.candidates] if m in wide.columns]
+        models += [m for m in wide.columns if m not in models]
+        wide = wide[models]
+        for cand in self.candidates:
+            if cand in wide.columns and self.baseline in wide.columns:
+                wide[f"{cand} / {self.baseline}"] = wide[cand] / wide[self.baseline]
+        stat = s.drop_duplicates("metric").set_index("metric")["statistic"]
+        wide["statistic"] = [stat.get(m, "") for m, _ in wide.index]
+        return wide.reset_index()
 
     def to_summary(self) -> dict[str, Any]:
         """The ``summary.json`` document (JSON-safe: NaN → null, timestamps → ISO 8601)."""
@@ -203,7 +225,8 @@ def analyze(result: Any, baseline: str | None = None, candidate: str | list[str]
     comp = pd.concat([quality.comparability(result.runs, baseline=baseline, candidate=c,
                                             scores=result.scores) for c in cands],
                      ignore_index=True)
-    issue_parts = [result.issues, comparison.attrs.get("issues")]
+    serving, serving_sum, serving_issues = _serving(result)
+    issue_parts = [result.issues, frames.issues_of(comparison), serving_issues]
     issues = pd.concat([p for p in issue_parts if p is not None and len(p)], ignore_index=True) \
         if any(p is not None and len(p) for p in issue_parts) else frames.empty("issues")
     issues = issues.drop_duplicates(list(frames.SCHEMAS["issues"])).reset_index(drop=True)
@@ -213,7 +236,23 @@ def analyze(result: Any, baseline: str | None = None, candidate: str | list[str]
                         "scripts/make_demo_snapshot.py, not measured.")
     return Analysis(result=result, baseline=baseline, candidates=cands, margin=margin,
                     confidence=confidence, comparison=comparison, all_metrics=all_metrics,
-                    recovery=recov, comparability=comp, issues=issues, notes=notes)
+                    recovery=recov, comparability=comp, issues=issues, serving=serving,
+                    serving_summary=serving_sum, notes=notes)
+
+
+def _serving(result: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """Serving series, window summary and their issues from the source snapshot, if any."""
+    if not result.snapshot or not (Path(result.snapshot) / "prometheus").is_dir():
+        return None, None, None
+    from .analysis.serving import serving_summary
+    from .prometheus import load_snapshot_series, load_snapshot_window
+
+    series = load_snapshot_series(result.snapshot)
+    window = load_snapshot_window(result.snapshot)
+    summary = serving_summary(series, window)
+    issues = [frames.issues_of(f) for f in (series, window)]
+    issues = [i for i in issues if len(i)]
+    return series, summary, (pd.concat(issues, ignore_index=True) if issues else None)
 
 
 def _jsonable(x: Any) -> Any:

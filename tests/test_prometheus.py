@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evalkit import frames
 from evalkit import prometheus as P
 from evalkit.analysis.serving import serving_summary
 from evalkit.errors import PrometheusError
@@ -380,7 +381,7 @@ def test_demo_answers_are_deterministic_and_load_through_the_parser(tmp_path: Pa
     s = P.load_snapshot_series(a)
     assert set(s["model"]) == {"mistral-24b", "mistral-24b-quantized"}
     assert set(s["metric"]) == set(P.promql.METRICS)
-    assert len(s.attrs["issues"]) == 0 and s.attrs["partial"] is False
+    assert len(frames.issues_of(s)) == 0 and s.attrs["partial"] is False
     n = 6 * 60 + 1
     assert (s.groupby(["model", "metric"]).size() == n).all()
     gpus = s[s["metric"] == "gpus"].groupby("model")["value"].max().to_dict()
@@ -415,7 +416,7 @@ def test_snapshot_without_prometheus_gives_an_empty_frame_with_an_issue(tmp_path
         w.write_json("lmevaljobs.json", {"items": []})
     s = P.load_snapshot_series(out)
     assert len(s) == 0 and list(s.columns) == ["timestamp", "model", "metric", "value", "unit"]
-    assert s.attrs["issues"]["severity"].tolist() == ["info"]
+    assert frames.issues_of(s)["severity"].tolist() == ["info"]
 
 
 def test_plots_say_quantiles_are_estimates(tmp_path: Path) -> None:

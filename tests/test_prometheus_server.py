@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit import frames
 from evalkit import prometheus as P
 from evalkit.errors import HTTPError, PrometheusError
 from evalkit.snapshot import SnapshotWriter
@@ -114,7 +115,7 @@ def test_serving_metrics_equal_the_same_promql_sent_directly(prom, serving, mode
 
 
 def test_serving_metrics_are_complete_for_both_models(serving) -> None:
-    assert len(serving.attrs["issues"]) == 0
+    assert len(frames.issues_of(serving)) == 0
     assert serving.attrs["partial"] is False
     counts = serving.groupby(["model", "metric"]).size()
     assert len(counts) == 2 * len(P.promql.METRICS)
@@ -234,7 +235,7 @@ def test_a_warnings_answer_is_flagged_partial() -> None:
         s = P.serving_metrics(url, {"m": 'model_name="m"'}, T0, T0 + 60, 60,
                               metrics=["requests_running"])
         assert s.attrs["partial"] is True
-        issues = s.attrs["issues"]
+        issues = frames.issues_of(s)
         assert (issues["severity"] == "warning").all()
         assert issues["message"].str.contains("partial answer").all()
     finally:

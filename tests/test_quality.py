@@ -329,7 +329,7 @@ def test_unmatched_and_hash_mismatched_docs_are_dropped_and_reported():
     assert (row["n_unmatched"], row["n_hash_mismatch"], row["n_prompt_mismatch"]) == (3, 2, 1)
     _, lo, hi = agresti_min(b, c, 46)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
-    msgs = " | ".join(r.attrs["issues"]["message"])
+    msgs = " | ".join(frames.issues_of(r)["message"])
     assert "present for the baseline only" in msgs and "candidate only" in msgs
     assert "different doc_hash" in msgs and "prompt_hash differs" in msgs
 
@@ -345,7 +345,7 @@ def test_task_with_one_model_only_and_unusable_scores_become_issues():
     ])
     r = q.compare(scores, "fp16", "w4a16")
     assert r["task"].tolist() == ["arc_easy"]
-    iss = r.attrs["issues"]
+    iss = frames.issues_of(r)
     assert set(iss.columns) >= {"source", "object", "severity", "message"}
     text = " | ".join(iss["message"])
     assert "hellaswag: results for the baseline 'fp16' only" in text
@@ -359,7 +359,7 @@ def test_no_samples_for_one_run_falls_back_to_unpaired_with_a_note():
     r = q.compare(scores, "fp16", "w4a16", samples=only_b)
     assert r.loc[0, "method"] == q.METHOD_UNPAIRED
     assert "no per-sample outcomes for the candidate" in r.loc[0, "method_note"]
-    assert (r.attrs["issues"]["message"].str.contains("compared unpaired")).any()
+    assert (frames.issues_of(r)["message"].str.contains("compared unpaired")).any()
 
 
 # ------------------------------------------------------------------------------------------
@@ -607,7 +607,7 @@ def test_flips_lists_changed_documents_with_targets_and_invalid_rates():
     assert f[["doc_id", "change"]].values.tolist() == [[1, "lost"], [2, "gained"], [4, "lost"]]
     assert f["target"].tolist() == ["t1", "t2", "t4"]
     assert f.loc[0, "candidate_response"] == "[invalid]"
-    inv = f.attrs["invalid_rate"].set_index(["model", "filter"])
+    inv = pd.DataFrame(f.attrs["invalid_rate"]).set_index(["model", "filter"])
     assert inv.loc[("w4", "flexible-extract"), "rate"] == pytest.approx(3 / 5)
     assert inv.loc[("fp16", "flexible-extract"), "invalid"] == 1
 
@@ -689,10 +689,10 @@ def test_results_with_issue_attrs_still_concatenate():
         score_row("w8", "c", "arc_easy", "acc_norm", 0.78, stderr=0.04),
         score_row("fp16", "a", "hellaswag", "acc_norm", 0.7, stderr=0.04)])
     one, two = q.compare(scores, "fp16", "w4"), q.compare(scores, "fp16", "w8")
-    assert len(one.attrs["issues"]) == 1  # hellaswag: baseline only
+    assert len(frames.issues_of(one)) == 1  # hellaswag: baseline only
     both = pd.concat([one, two], ignore_index=True)
     assert both["candidate_model"].tolist() == ["w4", "w8"]
-    assert len(both.attrs["issues"]) == 1  # same issues: pandas keeps them
+    assert len(frames.issues_of(both)) == 1  # same issues: pandas keeps them
     other = q.compare(scores.iloc[:3], "fp16", "w4")
     assert len(pd.concat([one, other])) == 2  # different issues: dropped, no error
-    assert (one.attrs["issues"]["severity"] == "warning").tolist() == [True]
+    assert (frames.issues_of(one)["severity"] == "warning").tolist() == [True]

@@ -57,7 +57,6 @@ __all__ = [
     "TASK_DOCS",
     "SCORE_SETTINGS",
     "RecoveryResult",
-    "IssuesFrame",
     "compare",
     "recovery",
     "comparability",
@@ -455,38 +454,6 @@ class _Match:
     note: str = ""
 
 
-class IssuesFrame(pd.DataFrame):
-    """An ``issues`` frame that is safe to keep in ``DataFrame.attrs``.
-
-    pandas compares the ``attrs`` of frames with ``==`` when it concatenates them, and a plain
-    DataFrame there makes ``pd.concat`` raise ("truth value of a DataFrame is ambiguous").
-    Comparing this frame with another DataFrame by ``==`` therefore gives one bool
-    (:meth:`~pandas.DataFrame.equals`); column-wise comparisons are unchanged.
-
-    >>> a = IssuesFrame(frames.empty("issues"))
-    >>> a == IssuesFrame(frames.empty("issues"))
-    True
-    """
-
-    _metadata: list[str] = []
-
-    @property
-    def _constructor(self) -> type[IssuesFrame]:
-        return IssuesFrame
-
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        if isinstance(other, pd.DataFrame):
-            return bool(self.shape == other.shape and self.equals(other))
-        return super().__eq__(other)
-
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        if isinstance(other, pd.DataFrame):
-            return not self.__eq__(other)
-        return super().__ne__(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 @dataclass
 class _Ctx:
     issues: list[dict[str, str]] = field(default_factory=list)
@@ -494,9 +461,8 @@ class _Ctx:
     def add(self, obj: str, severity: str, message: str, source: str = _SRC) -> None:
         self.issues.append(frames.issue(source, obj, severity, message))
 
-    def frame(self) -> IssuesFrame:
-        return IssuesFrame(frames.conform("issues", self.issues) if self.issues
-                           else frames.empty("issues"))
+    def frame(self) -> pd.DataFrame:
+        return frames.conform("issues", self.issues) if self.issues else frames.empty("issues")
 
 
 def _model_rows(scores: pd.DataFrame, latest: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -796,7 +762,7 @@ def comparability(runs: pd.DataFrame, baseline: str, candidate: str, *,
     res = pd.DataFrame(out, columns=cols)
     res["same"] = res["same"].astype(bool)
     res["changes_scores"] = res["changes_scores"].astype(bool)
-    res.attrs["issues"] = ctx.frame()
+    frames.attach_issues(res, ctx.issues)
     return res
 
 
@@ -852,7 +818,8 @@ def compare(scores: pd.DataFrame, baseline: str, candidate: str | Sequence[str],
         better (ci_low > 0), non-inferior (ci_low > −margin), inferior (ci_high < −margin), else
         inconclusive; ``verdict_text`` spells it out (:func:`verdict_text`).
 
-        ``result.attrs["issues"]`` is an ``issues`` frame of every data problem met: documents
+        ``result.attrs["issues"]`` lists every data problem met (``evalkit.frames.issues_of(result)``
+        gives them as an ``issues`` frame): documents
         present for one model only or with differing ``doc_hash`` (dropped from the pairing),
         differing ``prompt_hash`` (counted, kept), a task run by one model only, unusable scores,
         runs without samples. ``result.attrs["limit_note"]`` is :data:`LIMIT_NOTE`.
@@ -889,7 +856,7 @@ def compare(scores: pd.DataFrame, baseline: str, candidate: str | Sequence[str],
             rows.append(_compare_pair(p, baseline, cand, index, runs, margin, confidence, ctx))
     res = pd.DataFrame(rows, columns=COMPARE_COLUMNS)
     res = _dtypes(res)
-    res.attrs["issues"] = ctx.frame()
+    frames.attach_issues(res, ctx.issues)
     res.attrs["limit_note"] = LIMIT_NOTE
     res.attrs["margin"] = margin
     res.attrs["confidence"] = confidence
@@ -1250,8 +1217,9 @@ def flips(samples: pd.DataFrame, baseline: str, candidate: str, *, task: str | N
     Returns one row per flipped document: ``task``, ``metric``, ``filter``, ``doc_id``,
     ``baseline_value``, ``candidate_value``, ``delta``, ``change`` ("lost": the candidate got it
     wrong, "gained"), ``target``, ``baseline_response``, ``candidate_response``, ``doc_hash``,
-    ``prompt_differs``. ``attrs["invalid_rate"]`` holds :func:`invalid_rates` for the two
-    models, ``attrs["issues"]`` the data issues (unmatched docs, hash mismatches).
+    ``prompt_differs``. ``attrs["invalid_rate"]`` holds :func:`invalid_rates` records for the
+    two models, ``attrs["issues"]`` the data issues (unmatched docs, hash mismatches;
+    read them with ``evalkit.frames.issues_of``).
 
     >>> s = frames.conform("samples", [
     ...     {"model": m, "job": m, "task": "arc_easy", "doc_id": i, "filter": "none",
@@ -1338,8 +1306,9 @@ def flips(samples: pd.DataFrame, baseline: str, candidate: str, *, task: str | N
             "prompt_differs"]
     out = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols))[cols]
     out = out.sort_values(["task", "filter", "doc_id"], kind="mergesort").reset_index(drop=True)
-    out.attrs["invalid_rate"] = invalid_rates(samples, [baseline, candidate], task=task)
-    out.attrs["issues"] = ctx.frame()
+    out.attrs["invalid_rate"] = invalid_rates(samples, [baseline, candidate],
+                                              task=task).to_dict("records")
+    frames.attach_issues(out, ctx.issues)
     return out
 
 
@@ -1408,6 +1377,6 @@ def trend(scores: pd.DataFrame, task: str | Sequence[str] | None = None, *,
         out["n_runs"] = out.groupby(key)["job"].transform("size")
         out["is_latest"] = out["run"] == out["n_runs"]
         out = out[cols]
-    out.attrs["issues"] = ctx.frame()
+    frames.attach_issues(out, ctx.issues)
     out.attrs["multiple_runs"] = bool(len(out) and (out["n_runs"] > 1).any())
     return out

@@ -118,9 +118,7 @@ def serving_summary(series: pd.DataFrame | None = None, window: pd.DataFrame | N
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     out["n"] = out["n"].astype("int64")
     out["partial"] = out["partial"].astype(bool)
-    issues = [f.attrs["issues"] for f in parts
-              if isinstance(f.attrs.get("issues"), pd.DataFrame) and len(f.attrs["issues"])]
-    out.attrs["issues"] = (pd.concat(issues, ignore_index=True).drop_duplicates()
-                           if issues else frames.empty("issues"))
+    issues = [r for f in parts for r in f.attrs.get("issues") or []]
+    frames.attach_issues(out, [dict(t) for t in dict.fromkeys(tuple(r.items()) for r in issues)])
     out.attrs["partial"] = partial
     return out.sort_values(["model", "metric"], kind="stable").reset_index(drop=True)
