@@ -81,8 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--model", action="append", default=[], metavar="NAME=SELECTOR",
                     help="a served model and its PromQL label selector, e.g. "
                     "mistral-24b='namespace=\"ns\",pod=~\"mistral-24b-predictor.*\"' (repeat)")
-    pl.add_argument("--start", help="Prometheus window start (RFC 3339 or unix seconds)")
-    pl.add_argument("--end", help="Prometheus window end (default: now)")
+    pl.add_argument("--start", help="Prometheus window start (RFC 3339 or unix seconds; "
+                    "default: one hour before --end)")
+    pl.add_argument("--end", help="Prometheus window end (RFC 3339 or unix seconds; default: now)")
     pl.add_argument("--step", default="30s", help="Prometheus step (default 30s)")
     pl.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     return p
@@ -151,6 +152,17 @@ def _pull(args: argparse.Namespace) -> int:
         if not sep or not name:
             raise SourceError(f"--model {spec!r}: expected NAME=SELECTOR")
         models[name] = selector
+    start, end = args.start, args.end
+    if args.prometheus:
+        if not models:
+            raise SourceError("--prometheus needs at least one --model NAME=SELECTOR")
+        import time
+
+        end = end or time.time()
+        if start is None:
+            from .prometheus import to_unix
+
+            start = to_unix(end) - 3600.0
     token = None
     if args.token_file:
         from .http import TokenFile
@@ -165,7 +177,7 @@ def _pull(args: argparse.Namespace) -> int:
                context=args.context, kubeconfig=args.kubeconfig, samples=args.samples,
                token=token, ca_bundle=args.ca_bundle, insecure=args.insecure,
                prometheus=args.prometheus, prometheus_token=prom_token, models=models or None,
-               start=args.start, end=args.end, step=args.step, overwrite=args.overwrite)
+               start=start, end=end, step=args.step, overwrite=args.overwrite)
     print(f"snapshot {out}")
     return 0
 
