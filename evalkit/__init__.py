@@ -16,6 +16,8 @@ from typing import Any
 from ._version import __version__
 from .errors import (
     AuthError,
+    BadResponseBody,
+    ConfigError,
     EvalkitError,
     HTTPError,
     NotFoundError,
@@ -41,6 +43,8 @@ _LAZY = {
     "flips": "evalkit.analysis.quality",
     "trend": "evalkit.analysis.quality",
     "serving_metrics": "evalkit.prometheus",
+    "serving_window": "evalkit.prometheus",
+    "query_range": "evalkit.prometheus",
     "serving_summary": "evalkit.analysis.serving",
     "analyze": "evalkit.summary",
     "Analysis": "evalkit.summary",
@@ -49,7 +53,7 @@ _LAZY = {
 }
 
 __all__ = sorted([
-    "__version__", "AuthError", "EvalkitError", "HTTPError", "NotFoundError", "PrometheusError",
+    "__version__", "AuthError", "BadResponseBody", "ConfigError", "EvalkitError", "HTTPError", "NotFoundError", "PrometheusError",
     "ReportError", "SchemaError", "SourceError", "UnknownModelError", *_LAZY,
 ])
 

@@ -165,3 +165,19 @@ def test_installed_wheel_runs_report_from_an_empty_folder(tmp_path):
     proc = run_cli("report", cwd=empty, env=env)
     assert proc.returncode == 0, proc.stderr
     assert (empty / "reports" / "summary.json").is_file()
+
+
+def test_demo_summary_serving_values_are_the_raw_window_answers(demo_report):
+    """The serving table's window figures are the saved Prometheus answers, unaltered."""
+    _, out = demo_report
+    summary = json.loads((out / "summary.json").read_text())
+    rows = {(r["model"], r["metric"]): r for r in summary["serving"]}
+    prom = Path(ek.demo_path()) / "prometheus"
+    for model in ("mistral-24b", "mistral-24b-quantized"):
+        for metric in ("ttft_p50", "ttft_p99", "itl_p90", "generation_tokens_per_s"):
+            raw = json.loads((prom / model / "window" / f"{metric}.json").read_text())
+            value = float(raw["data"]["result"][0]["value"][1])
+            assert rows[(model, metric)]["value"] == value
+            assert rows[(model, metric)]["statistic"].startswith("window")
+    assert rows[("mistral-24b-quantized", "gpus")]["value"] == 1
+    assert rows[("mistral-24b", "gpus")]["value"] == 4
