@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,23 +20,13 @@ from evalkit import frames
 from evalkit import prometheus as P
 from evalkit.errors import HTTPError, PrometheusError
 from evalkit.snapshot import SnapshotWriter
-from tests.promserver import MODELS, NAMESPACE, T0, PromServer, require_or_skip, selector
+from tests.promserver import MODELS, NAMESPACE, T0, PromServer, selector
 from tests.servers import FaultProxy
 
 pytestmark = pytest.mark.slow
 
 START, END = T0 + 600, T0 + 3 * 3600
 FP16, W4 = MODELS
-
-
-@pytest.fixture(scope="session")
-def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
-    require_or_skip()
-    srv = PromServer.start(tmp_path_factory.mktemp("prometheus"))
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def fast_client(url: str, **kw: object):

@@ -69,3 +69,41 @@ def test_pull_then_report_equals_the_live_summary(cluster, tmp_path, monkeypatch
         if path.is_file():
             assert MARKER.encode() not in path.read_bytes(), path
     shutil.rmtree(work)
+
+
+def test_pull_with_prometheus_then_report_shows_serving(cluster, prom, tmp_path):
+    """`evalkit pull --prometheus` against a real Prometheus, then the offline report: its
+    window TTFT P99 is what Prometheus itself answers to a hand-written histogram_quantile."""
+    import requests
+
+    from tests.promserver import MODELS, T0, selector
+
+    _, kubeconfig, samples = cluster
+    start, end = T0 + 600, T0 + 3 * 3600
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path / "home"),
+           "EVALKIT_PROMETHEUS_URL": prom.url}
+    work = tmp_path / "work"
+    work.mkdir()
+    models = [a for m in MODELS for a in ("--model", f"{m.name}={selector(m)}")]
+    pulled = _cli("pull", "--namespace", NS, "--out", "snap", "--samples", str(samples),
+                  *models, "--start", str(start), "--end", str(end), "--step", "60s",
+                  env=env, cwd=work)
+    assert pulled.returncode == 0, pulled.stderr
+    manifest = json.loads((work / "snap" / "manifest.json").read_text())
+    prom_src = manifest["sources"]["prometheus"]
+    assert prom_src["url"] == prom.url and prom_src["queries"]
+    assert all(q["query"] for q in prom_src["queries"])
+    report = _cli("report", "--source", "snap", "--output", "out", "--baseline", "mistral-24b",
+                  "--candidate", "mistral-24b-quantized", env=env, cwd=work)
+    assert report.returncode == 0, report.stderr
+    summary = json.loads((work / "out" / "summary.json").read_text())
+    rows = {(r["model"], r["metric"]): r for r in summary["serving"]}
+    for m in MODELS:
+        q = (f"histogram_quantile(0.99, sum by (le) (increase("
+             f"vllm:time_to_first_token_seconds_bucket{{{selector(m)}}}[{end - start}s])))")
+        direct = requests.post(f"{prom.url}/api/v1/query", data={"query": q, "time": end},
+                               timeout=10).json()["data"]["result"]
+        assert len(direct) == 1
+        assert rows[(m.name, "ttft_p99")]["value"] == pytest.approx(float(direct[0]["value"][1]),
+                                                                    rel=1e-12)
+        assert rows[(m.name, "gpus")]["value"] == m.gpus
