@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-STAMP   = $(VENV)/.installed
 
 .PHONY: report test lint bench demo clean help
 
@@ -13,27 +12,35 @@ help:
 	@echo "make bench    benchmarks/ (side-by-side performance, see docs/performance.md)"
 	@echo "make demo     regenerate data/fixtures/demo with scripts/make_demo_snapshot.py"
 
-$(STAMP): pyproject.toml
+$(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e .
+	touch $@
 
-report: $(STAMP)
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+report: $(VENV)/.base
 	$(VENV)/bin/evalkit report --output reports
 
-test: $(STAMP)
+test: $(VENV)/.test
 	bash scripts/ensure_servers.sh
 	$(PY) -m pytest -q
 
-lint: $(STAMP)
+lint: $(VENV)/.test
 	$(VENV)/bin/ruff check evalkit tests scripts benchmarks
 
-bench: $(STAMP)
+bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_prometheus.py
 
-demo: $(STAMP)
+demo: $(VENV)/.base
 	$(PY) scripts/make_demo_snapshot.py
 
 clean:

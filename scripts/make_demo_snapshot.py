@@ -94,7 +94,7 @@ def outcomes(rng: np.random.Generator) -> dict[str, dict[str, dict[str, np.ndarr
             out[q][task] = {"acc,none": cand}
             continue
 
-        def flip(x: np.ndarray) -> np.ndarray:
+        def flip(x: np.ndarray, p_loss: float = p_loss, p_gain: float = p_gain) -> np.ndarray:
             u = rng.random(N_DOCS)
             return np.where(x == 1, (u >= p_loss).astype(float), (u < p_gain).astype(float))
 
