@@ -86,7 +86,28 @@ class Analysis:
                                        kind="stable").reset_index(drop=True)
 
     def comparability_table(self) -> pd.DataFrame:
-        return self.comparability
+        """Settings (rows) by task (columns): the shared value, or ``≠ baseline → candidate``
+        where the runs differ. ``changes scores`` marks the settings that decide
+        comparability. The long form is :attr:`comparability`."""
+        c = self.comparability
+        if c.empty:
+            return c
+
+        def show(v: Any) -> str:
+            text = "—" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            if len(text) == 64 and all(ch in "0123456789abcdef" for ch in text):
+                return text[:12]  # a SHA-256: the prefix tells them apart
+            return text if len(text) <= 40 else text[:37] + "..."
+
+        value = [show(r.baseline) if r.same else f"≠ {show(r.baseline)} → {show(r.candidate)}"
+                 for r in c.itertuples()]
+        cols = ["task"] if len(self.candidates) == 1 else ["candidate_model", "task"]
+        wide = (c.assign(value=value, changes=c["changes_scores"].map({True: "yes", False: "no"}))
+                .pivot_table(index=["label", "changes"], columns=cols, values="value",
+                             aggfunc="first", sort=False))
+        wide.index.names = ["setting", "changes scores"]
+        wide.columns.name = None
+        return wide
 
     def comparability_markdown(self) -> str:
         c = self.comparison
@@ -117,10 +138,23 @@ class Analysis:
         df = self.comparison[[c for c in cols if c in self.comparison.columns]].copy()
         if len(self.candidates) == 1 and "candidate_model" in df:
             df = df.drop(columns="candidate_model")
+        for c in ("baseline", "candidate", "delta", "paired_delta", "ci_low", "ci_high",
+                  "p_value"):
+            if c in df:
+                df[c] = df[c].astype("float64").round(4)
         return df
 
     def recovery_markdown(self) -> str:
-        return "\n".join(f"- **{c}**: {r!s}" for c, r in self.recovery.items())
+        lines = []
+        for cand, r in self.recovery.items():
+            ci = (f"{r.confidence:.0%} CI {r.ci_low:.1f}–{r.ci_high:.1f} %, percentile bootstrap "
+                  f"over documents, {r.n_resamples:,} resamples"
+                  if math.isfinite(r.ci_low) and math.isfinite(r.ci_high) else "no interval")
+            lines.append(f"- **{cand}** keeps **{r.recovery:.1f} %** of `{self.baseline}`'s "
+                         f"average headline score ({ci}) over {len(r.tasks)} task(s): "
+                         f"{', '.join(r.tasks)}. Ratio of averages, as the RedHatAI model "
+                         "cards compute it.")
+        return "\n".join(lines)
 
     def flips_table(self) -> pd.DataFrame | str:
         from .analysis import quality
@@ -170,8 +204,15 @@ class Analysis:
             if cand in wide.columns and self.baseline in wide.columns:
                 wide[f"{cand} / {self.baseline}"] = wide[cand] / wide[self.baseline]
         stat = s.drop_duplicates("metric").set_index("metric")["statistic"]
+        wide = wide.astype("float64")
+        gib = wide.index.get_level_values("unit") == "bytes"  # shown in GiB; summary.json keeps bytes
+        wide.loc[gib, models] = wide.loc[gib, models] / 2**30
+        wide.index = pd.MultiIndex.from_tuples(
+            [(m, "GiB" if u == "bytes" else u) for m, u in wide.index], names=["metric", "unit"])
+        for m in models:
+            wide[m] = [f"{v:,.4g}" if math.isfinite(v) else "—" for v in wide[m]]
         wide["statistic"] = [stat.get(m, "") for m, _ in wide.index]
-        return wide.reset_index()
+        return wide.round(3).reset_index()
 
     def to_summary(self) -> dict[str, Any]:
         """The ``summary.json`` document (JSON-safe: NaN → null, timestamps → ISO 8601)."""
