@@ -57,6 +57,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "created_at": UTC_TS,
         "is_group": "bool",
         "usable": "bool",  # False: out of [0,1] or non-finite; kept out of comparisons
+        "group": "object",  # the lm-eval group this task belongs to (group_subtasks), or None
     },
     "runs": {
         "model": "object",

@@ -455,7 +455,10 @@ class _Builder:
                 f"{model!r} — verify before trusting them"))
         results = doc.get("results") or {}
         groups = doc.get("groups") or {}
-        group_names = set(groups) | {g for g, subs in (doc.get("group_subtasks") or {}).items() if subs}
+        group_subtasks = doc.get("group_subtasks") or {}
+        group_names = set(groups) | {g for g, subs in group_subtasks.items() if subs}
+        parent_of = {t: g for g, subs in group_subtasks.items() if isinstance(subs, list)
+                     for t in subs}
         n_samples = doc.get("n-samples") or {}
         n_shot = doc.get("n-shot") or {}
         versions = doc.get("versions") or {}
@@ -513,6 +516,7 @@ class _Builder:
                     "value": fval, "stderr": fse, "n": eff, "limit": limit,
                     "num_fewshot": fewshot, "completed_at": completed_at,
                     "created_at": created_at, "is_group": is_group, "usable": ok,
+                    "group": parent_of.get(task),
                 })
                 tasks_with_scores.add(task)
             if task in results and not is_group:

@@ -315,3 +315,16 @@ def test_import_evalkit_stays_light():
             "'model_registry', 'scipy'}; print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_subtasks_name_their_group():
+    doc = results_doc(tasks={
+        "mmlu": {"acc,none": 0.7, "acc_stderr,none": 0.003},
+        "mmlu_humanities": {"acc,none": 0.65, "acc_stderr,none": 0.01},
+        "mmlu_formal_logic": {"acc,none": 0.5, "acc_stderr,none": 0.04}})
+    doc["group_subtasks"] = {"mmlu": ["mmlu_humanities"], "mmlu_humanities": ["mmlu_formal_logic"],
+                             "mmlu_formal_logic": []}
+    res = load_lmeval(job_list(job("j", results=json.dumps(doc), tasks=["mmlu"])))
+    group = res.scores.set_index("task")["group"]
+    assert pd.isna(group["mmlu"])
+    assert group[["mmlu_humanities", "mmlu_formal_logic"]].tolist() == ["mmlu", "mmlu_humanities"]

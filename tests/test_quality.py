@@ -696,3 +696,51 @@ def test_results_with_issue_attrs_still_concatenate():
     other = q.compare(scores.iloc[:3], "fp16", "w4")
     assert len(pd.concat([one, other])) == 2  # different issues: dropped, no error
     assert (frames.issues_of(one)["severity"] == "warning").tolist() == [True]
+
+
+# --- regressions found in review -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("b,c", [(0.83, 0.81), (0.70, 0.68), (0.58, 0.56)])
+def test_a_drop_of_exactly_the_margin_is_at_the_margin(b, c):
+    """0.81 − 0.83 is −0.0199999999999999 in floats: no sample size, and no crash."""
+    scores = frames.conform("scores", [
+        score_row("fp16", "a", "arc_easy", "acc_norm", b, stderr=0.04),
+        score_row("w4", "b", "arc_easy", "acc_norm", c, stderr=0.04)])
+    row = q.compare(scores, "fp16", "w4").iloc[0]
+    assert pd.isna(row["n_needed"])
+    assert "at or below −margin" in row["n_needed_note"]
+
+
+def test_continuous_differences_equal_up_to_rounding_have_no_interval():
+    x = np.linspace(0.1, 0.8, 50)
+    d = (x + 0.01) - x  # a constant shift, a few ulp apart
+    assert np.ptp(d) > 0
+    r = q.paired_continuous_stats(d)
+    assert np.isnan(r["ci_low"]) and np.isnan(r["p_value"]) and "sd = 0" in r["note"]
+
+
+def test_recovery_never_counts_a_requested_group_with_nested_subtasks():
+    rows = [score_row(m, m, t, "acc", v, stderr=0.01) for m, v in (("fp16", 0.8), ("w4", 0.78))
+            for t in ("mmlu", "mmlu_humanities", "mmlu_formal_logic", "arc_easy")]
+    scores = frames.conform("scores", rows)
+    scores["is_group"] = scores["task"].isin(["mmlu", "mmlu_humanities"])
+    scores["group"] = scores["task"].map({"mmlu_humanities": "mmlu",
+                                          "mmlu_formal_logic": "mmlu_humanities"})
+    r = q.recovery(scores, "fp16", "w4", tasks=["mmlu", "mmlu_formal_logic", "arc_easy"])
+    assert sorted(r.tasks) == ["arc_easy", "mmlu"]
+
+
+def test_samples_are_paired_by_model_as_well_as_job():
+    """Two runs that share a job name must not pair a model with itself."""
+    scores = frames.conform("scores", [
+        score_row("fp16", "eval", "arc_easy", "acc_norm", 0.9, stderr=0.03),
+        score_row("w4", "eval", "arc_easy", "acc_norm", 0.5, stderr=0.05)])
+    samples = frames.conform("samples", [
+        {"model": m, "job": "eval", "task": "arc_easy", "doc_id": i, "filter": "none",
+         "metric": "acc_norm", "value": float(v), "doc_hash": f"h{i}", "prompt_hash": f"p{i}"}
+        for m, vals in (("fp16", [1] * 9 + [0]), ("w4", [1] * 5 + [0] * 5))
+        for i, v in enumerate(vals)])
+    row = q.compare(scores, "fp16", "w4", samples=samples).iloc[0]
+    assert row["paired_delta"] == pytest.approx(-0.4)
+    assert row["n_lost"] == 4

@@ -129,6 +129,12 @@ COMPARE_COLUMNS: list[str] = [
 ]
 
 _Z80 = float(stats.norm.ppf(0.80))
+#: |d + margin| below this counts as "at the margin" (0.81 − 0.83 is −0.0199999999999999 in
+#: floats); 1e-6 is 0.0001 points, far below any meaningful difference.
+_AT_MARGIN = 1e-6
+#: paired differences whose spread is below this (relative to their size) are "all equal":
+#: x + 0.01 − x is not exactly 0.01 for every x in floats.
+_NO_SPREAD = 1e-12
 _SRC = "compare"
 
 
@@ -290,8 +296,8 @@ def paired_continuous_stats(d: np.ndarray, confidence: float = 0.95) -> dict[str
         out["note"] = "n = 1: one paired document gives no spread, so no interval or test"
         return out
     sd = float(d.std(ddof=1))
-    # sd of n equal floats can come out as a few ulp instead of 0
-    if sd == 0.0 or np.ptp(d) == 0.0:
+    # equal differences come out a few ulp apart (x + 0.01 − x), so compare with a tolerance
+    if np.ptp(d) <= _NO_SPREAD * max(1.0, abs(mean)):
         out["se"] = 0.0
         out["note"] = (
             f"all {n} paired differences equal {mean:+.4g} (sd = 0): no spread to build an "
@@ -369,7 +375,7 @@ def _power(row: dict[str, Any], margin: float, confidence: float, spread_n: floa
     unit = "paired samples" if row["method"] != METHOD_UNPAIRED else "documents per model"
     if not np.isfinite(d):
         row["n_needed_note"] = "no estimate"
-    elif d <= -margin:
+    elif d + margin <= _AT_MARGIN:  # a drop of exactly the margin, up to float rounding
         row["n_needed_note"] = (
             f"the observed difference ({_fmt_points(d)} points) is at or below −margin: "
             "no sample size would show non-inferiority"
@@ -533,21 +539,22 @@ def _select_pairs(scores: pd.DataFrame, baseline: str, candidate: str, *, all_me
 
 
 def _samples_index(samples: pd.DataFrame | None,
-                   jobs: set[str]) -> dict[tuple[str, str, str, str], pd.DataFrame]:
+                   jobs: set[str]) -> dict[tuple[str, str, str, str, str], pd.DataFrame]:
     if samples is None or len(samples) == 0:
         return {}
     frames.validate(samples, "samples")
     s = samples[samples["job"].isin(jobs)]
     cols = ["doc_id", "value", "doc_hash", "prompt_hash"]
-    return {k: g[cols] for k, g in s.groupby(["job", "task", "filter", "metric"], sort=False)}
+    keys = ["model", "job", "task", "filter", "metric"]
+    return {k: g[cols] for k, g in s.groupby(keys, sort=False)}
 
 
 def _match(index: dict, p: _Pair, ctx: _Ctx, src: str = _SRC) -> tuple[_Match | None, str]:
     """Pair per-sample outcomes of the two runs on (task, doc_id, filter) for one metric."""
     if not index:
         return None, ""
-    kb = (p.b["job"], p.task, p.filter, p.metric)
-    kc = (p.c["job"], p.task, p.filter, p.metric)
+    kb = (p.b["model"], p.b["job"], p.task, p.filter, p.metric)
+    kc = (p.c["model"], p.c["job"], p.task, p.filter, p.metric)
     sb, sc = index.get(kb), index.get(kc)
     if sb is None or sc is None:
         if sb is None and sc is None:
@@ -1088,10 +1095,14 @@ def recovery(scores: pd.DataFrame, baseline: str, candidate: str, *,
                 note = "lm-eval group: reported, not averaged with its subtasks"
         else:
             counted = True
-            parent = group_of.get(p.task)
-            if parent in requested:
-                counted = False
-                note = f"subtask of the requested group {parent}: not counted twice"
+            parent, seen = group_of.get(p.task), set()
+            while parent is not None and parent not in seen:  # nested groups: any ancestor
+                if parent in requested:
+                    counted = False
+                    note = f"subtask of the requested group {parent}: not counted twice"
+                    break
+                seen.add(parent)
+                parent = group_of.get(parent)
         rows.append({"task": p.task, "metric": p.metric, "filter": p.filter,
                      "is_group": p.is_group, "counted": counted,
                      "baseline": float(p.b["value"]), "candidate": float(p.c["value"]),
@@ -1237,14 +1248,18 @@ def flips(samples: pd.DataFrame, baseline: str, candidate: str, *, task: str | N
     ctx = _Ctx()
     tasks = [task] if task is not None else sorted(samples["task"].unique())
     parts: list[pd.DataFrame] = []
+    used: list[pd.DataFrame] = []  # the sample rows of the runs compared (for invalid rates)
     for t in tasks:
         jb = _sample_jobs(samples, baseline, t, scores, ctx)
         jc = _sample_jobs(samples, candidate, t, scores, ctx)
         if jb is None or jc is None:
             ctx.add(t, "info", f"{t}: samples for one model only; no flips", "flips")
             continue
-        sb = samples[(samples["job"] == jb) & (samples["task"] == t)]
-        sc = samples[(samples["job"] == jc) & (samples["task"] == t)]
+        sb = samples[(samples["model"] == baseline) & (samples["job"] == jb)
+                     & (samples["task"] == t)]
+        sc = samples[(samples["model"] == candidate) & (samples["job"] == jc)
+                     & (samples["task"] == t)]
+        used.extend([sb, sc])
         m, f = metric, filter
         if m is None or f is None:
             avail = list(dict.fromkeys(zip(sb["metric"], sb["filter"], strict=True)))
@@ -1306,7 +1321,8 @@ def flips(samples: pd.DataFrame, baseline: str, candidate: str, *, task: str | N
             "prompt_differs"]
     out = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols))[cols]
     out = out.sort_values(["task", "filter", "doc_id"], kind="mergesort").reset_index(drop=True)
-    out.attrs["invalid_rate"] = invalid_rates(samples, [baseline, candidate],
+    used_rows = pd.concat(used, ignore_index=True) if used else samples.iloc[:0]
+    out.attrs["invalid_rate"] = invalid_rates(used_rows, [baseline, candidate],
                                               task=task).to_dict("records")
     frames.attach_issues(out, ctx.issues)
     return out
