@@ -744,3 +744,11 @@ def test_samples_are_paired_by_model_as_well_as_job():
     row = q.compare(scores, "fp16", "w4", samples=samples).iloc[0]
     assert row["paired_delta"] == pytest.approx(-0.4)
     assert row["n_lost"] == 4
+
+
+def test_non_inferior_text_says_when_the_drop_is_significant():
+    row = {"verdict": "non-inferior", "margin": 0.02, "confidence": 0.95, "ci_low": -0.018,
+           "ci_high": -0.004, "p_value": 0.0039}
+    assert "drop itself is statistically significant (p = 0.0039)" in q.verdict_text(row)
+    row.update(ci_high=0.01, p_value=0.3)
+    assert "significant" not in q.verdict_text(row)

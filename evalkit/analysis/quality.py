@@ -411,8 +411,12 @@ def verdict_text(row: pd.Series | dict[str, Any]) -> str:
     if verdict == "better":
         return f"better: the candidate scores higher ({ci}, entirely above 0)"
     if verdict == "non-inferior":
-        return (f"non-inferior: the {ci} lies above −{100 * margin:g} points, "
-                f"the {_fmt_margin(margin)} margin")
+        txt = (f"non-inferior: the {ci} lies above −{100 * margin:g} points, "
+               f"the {_fmt_margin(margin)} margin")
+        p, hi = get("p_value", float("nan")), get("ci_high", float("nan"))
+        if not _is_nan(p) and not _is_nan(hi) and hi < 0 and p < 1.0 - conf:
+            txt += f"; the drop itself is statistically significant (p = {p:.2g}), only small"
+        return txt
     if verdict == "inferior":
         return (f"inferior: the {ci} lies entirely below −{100 * margin:g} points, "
                 f"the {_fmt_margin(margin)} margin")
