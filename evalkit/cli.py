@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="Prometheus/Thanos URL (or $EVALKIT_PROMETHEUS_URL)")
     pl.add_argument("--prometheus-token-file", help="file with the Prometheus bearer token "
                     "(or $EVALKIT_PROMETHEUS_TOKEN / $EVALKIT_PROMETHEUS_TOKEN_FILE)")
+    pl.add_argument("--prometheus-namespace", metavar="NS",
+                    help="Thanos tenancy namespace (thanos-querier port 9092 needs ?namespace=)")
+    pl.add_argument("--prometheus-header", action="append", default=[], metavar="'NAME: VALUE'",
+                    help="extra header for Prometheus, e.g. 'X-Scope-OrgID: tenant' for Mimir "
+                    "(repeat; only header names are recorded)")
     pl.add_argument("--model", action="append", default=[], metavar="NAME=SELECTOR",
                     help="a served model and its PromQL label selector, e.g. "
                     "mistral-24b='namespace=\"ns\",pod=~\"mistral-24b-predictor.*\"' (repeat)")
@@ -152,6 +157,12 @@ def _pull(args: argparse.Namespace) -> int:
         if not sep or not name:
             raise SourceError(f"--model {spec!r}: expected NAME=SELECTOR")
         models[name] = selector
+    headers = {}
+    for h in args.prometheus_header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise SourceError(f"--prometheus-header {name.strip() or h!r}: expected 'NAME: VALUE'")
+        headers[name.strip()] = value.strip()
     start, end = args.start, args.end
     if args.prometheus:
         if not models:
@@ -176,7 +187,9 @@ def _pull(args: argparse.Namespace) -> int:
     out = pull(args.out, namespace=args.namespace, label_selector=args.label_selector,
                context=args.context, kubeconfig=args.kubeconfig, samples=args.samples,
                token=token, ca_bundle=args.ca_bundle, insecure=args.insecure,
-               prometheus=args.prometheus, prometheus_token=prom_token, models=models or None,
+               prometheus=args.prometheus, prometheus_token=prom_token,
+               prometheus_namespace=args.prometheus_namespace,
+               prometheus_headers=headers or None, models=models or None,
                start=start, end=end, step=args.step, overwrite=args.overwrite)
     print(f"snapshot {out}")
     return 0

@@ -67,6 +67,8 @@ def pull(
     insecure: bool = False,
     prometheus: str | None = None,
     prometheus_token: str | Auth | None = None,
+    prometheus_namespace: str | None = None,
+    prometheus_headers: dict[str, str] | None = None,
     models: Any = None,
     start: Any = None,
     end: Any = None,
@@ -78,7 +80,10 @@ def pull(
 
     ``token``/``ca_bundle``/``insecure``/``context``/``kubeconfig`` are the Kubernetes
     connection settings (:func:`evalkit.kube.connect`); ``ca_bundle`` and ``insecure`` also
-    apply to Prometheus. ``models``, ``start``, ``end``, ``step`` go to
+    apply to Prometheus. ``prometheus_namespace`` is the Thanos tenancy namespace (the
+    ``thanos-querier`` port 9092 needs ``?namespace=``), ``prometheus_headers`` extra headers
+    such as Mimir's ``X-Scope-OrgID`` (only their names reach the manifest). ``models``,
+    ``start``, ``end``, ``step`` go to
     :func:`evalkit.prometheus.snapshot_prometheus`. An existing ``out`` is an error unless
     ``overwrite=True``.
 
@@ -161,7 +166,8 @@ def pull(
         if snapshot_prometheus is not None:
             snapshot_prometheus(writer, url=prometheus, models=models, start=start, end=end,
                                 step=step, token=prometheus_token, ca_bundle=ca_bundle,
-                                insecure=insecure)
+                                insecure=insecure, namespace=prometheus_namespace,
+                                headers=prometheus_headers)
             prom = writer.manifest["sources"].get("prometheus") or {}
             client_info = prom.get("client") if isinstance(prom.get("client"), dict) else {}
             insecure_any = (insecure_any or bool(insecure) or bool(prom.get("insecure"))

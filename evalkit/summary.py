@@ -184,6 +184,11 @@ class Analysis:
         prom = (self.result.manifest.get("sources") or {}).get("prometheus") or {}
         when = (f"Window {prom.get('start')} to {prom.get('end')} (step {prom.get('step_s')} s). "
                 if prom.get("start") else "")
+        s = self.serving_summary
+        if s is not None and "partial" in s and s["partial"].astype(bool).any():
+            which = ", ".join(sorted(set(s.loc[s["partial"].astype(bool), "metric"])))
+            when = (f"**PARTIAL DATA**: Prometheus answered with warnings for {which}; those "
+                    "figures are incomplete (see the data issues). " + when)
         return (when + "Histogram quantiles (TTFT, inter-token latency) are interpolated within "
                 "Prometheus buckets: estimates bounded by their bucket. Window quantiles come "
                 "from `histogram_quantile` over the whole window, not from averaging a P99 series.")
@@ -204,6 +209,8 @@ class Analysis:
             if cand in wide.columns and self.baseline in wide.columns:
                 wide[f"{cand} / {self.baseline}"] = wide[cand] / wide[self.baseline]
         stat = s.drop_duplicates("metric").set_index("metric")["statistic"]
+        partial = s[s["partial"].astype(bool)].groupby("metric")["model"].agg(", ".join) \
+            if "partial" in s else pd.Series(dtype=object)
         wide = wide.astype("float64")
         gib = wide.index.get_level_values("unit") == "bytes"  # shown in GiB; summary.json keeps bytes
         wide.loc[gib, models] = wide.loc[gib, models] / 2**30
@@ -212,6 +219,8 @@ class Analysis:
         for m in models:
             wide[m] = [f"{v:,.4g}" if math.isfinite(v) else "—" for v in wide[m]]
         wide["statistic"] = [stat.get(m, "") for m, _ in wide.index]
+        if len(partial):
+            wide["PARTIAL"] = [partial.get(m, "") for m, _ in wide.index]
         return wide.round(3).reset_index()
 
     def to_summary(self) -> dict[str, Any]:

@@ -87,12 +87,15 @@ def test_pull_with_prometheus_then_report_shows_serving(cluster, prom, tmp_path)
     models = [a for m in MODELS for a in ("--model", f"{m.name}={selector(m)}")]
     pulled = _cli("pull", "--namespace", NS, "--out", "snap", "--samples", str(samples),
                   *models, "--start", str(start), "--end", str(end), "--step", "60s",
-                  env=env, cwd=work)
+                  "--prometheus-header", "X-Scope-OrgID: tenant-a",
+                  "--prometheus-namespace", NS, env=env, cwd=work)
     assert pulled.returncode == 0, pulled.stderr
     manifest = json.loads((work / "snap" / "manifest.json").read_text())
     prom_src = manifest["sources"]["prometheus"]
     assert prom_src["url"] == prom.url and prom_src["queries"]
     assert all(q["query"] for q in prom_src["queries"])
+    assert prom_src["namespace"] == NS
+    assert "tenant-a" not in (work / "snap" / "manifest.json").read_text()  # header names only
     report = _cli("report", "--source", "snap", "--output", "out", "--baseline", "mistral-24b",
                   "--candidate", "mistral-24b-quantized", env=env, cwd=work)
     assert report.returncode == 0, report.stderr

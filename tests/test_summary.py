@@ -1,0 +1,66 @@
+"""evalkit.analyze and what the report displays: several candidates, non-comparable runs,
+partial serving data, summary.json that is strict JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+import evalkit as ek
+from evalkit import frames
+from evalkit.lmeval import load_lmeval
+from tests.payloads import job, job_list, results_doc
+
+
+def _three_models(fewshot_q2: int = 0):
+    docs = {}
+    for name, off in (("base", 0.0), ("q1", -0.01), ("q2", -0.03)):
+        d = results_doc(name, tasks={"arc_easy": {
+            "acc,none": 0.8 + off, "acc_stderr,none": 0.04,
+            "acc_norm,none": 0.79 + off, "acc_norm_stderr,none": 0.041}})
+        if name == "q2":
+            d["n-shot"]["arc_easy"] = fewshot_q2
+        docs[name] = d
+    return load_lmeval(job_list(*(job(f"eval-{m}", m, results=json.dumps(d), tasks=["arc_easy"])
+                                  for m, d in docs.items())))
+
+
+def test_several_candidates_and_strict_json():
+    a = ek.analyze(_three_models(), "base", ["q1", "q2"])
+    assert a.candidates == ["q1", "q2"]
+    assert a.comparison["candidate_model"].tolist() == ["q1", "q2"]
+    assert a.comparison["delta"].round(12).tolist() == [-0.01, -0.03]
+    s = a.to_summary()
+    json.dumps(s, allow_nan=False)  # no NaN/Infinity in summary.json
+    assert s["candidate"] == ["q1", "q2"] and set(s["recovery"]) == {"q1", "q2"}
+
+
+def test_non_comparable_runs_are_named_before_verdicts():
+    a = ek.analyze(_three_models(fewshot_q2=5), "base", ["q1", "q2"])
+    md = a.comparability_markdown()
+    assert md.startswith("**Not comparable**") and "arc_easy" in md
+    table = a.comparability_table()
+    cell = table.loc[("number of few-shot examples", "yes"), ("q2", "arc_easy")]
+    assert cell == "≠ 0 → 5"
+    assert bool(a.comparison.set_index("candidate_model").loc["q1", "comparable"])
+    assert not bool(a.comparison.set_index("candidate_model").loc["q2", "comparable"])
+
+
+def test_partial_serving_data_is_marked_in_the_report():
+    a = ek.analyze(_three_models(), "base", "q1")
+    a.serving_summary = pd.DataFrame({
+        "model": ["base", "q1"], "metric": ["ttft_p99", "ttft_p99"], "unit": ["s", "s"],
+        "value": [0.5, 0.9], "statistic": ["window histogram_quantile"] * 2,
+        "partial": [False, True]})
+    table = a.serving_table()
+    assert table.loc[0, "PARTIAL"] == "q1"
+    assert a.serving_markdown().startswith("**PARTIAL DATA**")
+
+
+def test_issues_from_the_loader_reach_the_summary():
+    res = _three_models()
+    res.issues = frames.conform("issues", [frames.issue("lmeval", "eval-x", "error", "boom")])
+    s = ek.analyze(res, "base", "q1").to_summary()
+    assert {"source": "lmeval", "object": "eval-x", "severity": "error",
+            "message": "boom"} in s["data_issues"]
