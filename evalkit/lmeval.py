@@ -65,6 +65,8 @@ BOUNDED_METRICS = frozenset({
 })
 
 RUNNING_STATES = {"New", "Scheduled", "Running"}
+#: sample logs larger than this in total get a tqdm progress bar (a full hellaswag log is ~43 MB)
+PROGRESS_BYTES = 50_000_000
 _TS_RE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}[-:]\d{2}[-:]\d{2}(?:\.\d+)?)")
 _SAMPLES_RE = re.compile(r"^samples_(?P<task>.+?)_(?P<ts>\d{4}-\d{2}-\d{2}T[\d\-:.]+)\.jsonl?$")
 _SECRET_ARG_RE = re.compile(r"(?i)((?:api_key|token|password|secret)[^=,]*=)[^,]*")
@@ -201,7 +203,7 @@ def load_lmeval(source: Any = None, *, namespace: str | None = None,
                 label_selector: str | None = None, context: str | None = None,
                 kubeconfig: str | None = None, samples: str | os.PathLike[str] | None = None,
                 token: Any = None, ca_bundle: str | None = None,
-                insecure: bool = False) -> LMEvalResult:
+                insecure: bool = False, progress: bool | None = None) -> LMEvalResult:
     """Load LMEvalJob / lm-eval results from a file, folder, dict, snapshot or the cluster.
 
     Parameters
@@ -211,7 +213,10 @@ def load_lmeval(source: Any = None, *, namespace: str | None = None,
     namespace, label_selector, context, kubeconfig, token, ca_bundle, insecure :
         live cluster access (see :func:`evalkit.kube.list_lmevaljobs`).
     samples : an extra folder of per-sample files (an lm-eval output folder or a mounted PVC)
-        matched to jobs by a ``<job>/`` or ``<model_name_sanitized>/`` sub-folder.
+        matched to jobs by a ``<job>/`` or ``<model_name_sanitized>/`` sub-folder
+        (:func:`match_samples`).
+    progress : a tqdm.auto bar while reading sample logs; ``None`` shows it when they exceed
+        50 MB in total.
 
     Examples
     --------
@@ -240,7 +245,7 @@ def load_lmeval(source: Any = None, *, namespace: str | None = None,
             if "\n" in text or text.lstrip().startswith("{"):
                 b.source = "text"
                 b.add_document(_parse_text(text, "text source"), "text")
-                return b.finish(samples)
+                return b.finish(samples, progress)
         path = Path(os.fspath(source)).expanduser()
         b.source = str(path)
         if not path.exists():
@@ -250,7 +255,7 @@ def load_lmeval(source: Any = None, *, namespace: str | None = None,
             b.add_folder(path)
         else:
             b.add_document(_read_file(path), str(path), path=path)
-    return b.finish(samples)
+    return b.finish(samples, progress)
 
 
 class _Builder:
@@ -549,10 +554,16 @@ class _Builder:
             self.issues.append(issue("lmeval", u["path"], "warning",
                                      f"samples file not matched to a job: {u['reason']}"))
 
-    def read_samples(self) -> pd.DataFrame:
+    def read_samples(self, progress: bool | None = None) -> pd.DataFrame:
         models = {j["job"]: j["model"] for j in self.jobs}
         parts: list[pd.DataFrame] = []
-        for path, job, model in self.sample_files:
+        files = self.sample_files
+        total = sum(p.stat().st_size for p, _, _ in files)
+        if progress or (progress is None and total > PROGRESS_BYTES):
+            from tqdm.auto import tqdm
+
+            files = tqdm(files, desc="samples", unit="file", leave=False)
+        for path, job, model in files:
             job = job or path.parent.name
             if job not in models:
                 self.issues.append(issue("lmeval", str(path), "warning",
@@ -593,13 +604,14 @@ class _Builder:
                                          f"report n={n}; paired statistics use the samples"))
 
     # -- finish ----------------------------------------------------------------------------
-    def finish(self, samples: str | os.PathLike[str] | None) -> LMEvalResult:
+    def finish(self, samples: str | os.PathLike[str] | None,
+               progress: bool | None = None) -> LMEvalResult:
         if samples is not None:
             sp = Path(samples)
             if not sp.is_dir():
                 raise SourceError(f"samples={sp}: not a folder of samples_*.jsonl files")
             self.add_sample_folder(sp)
-        sample_frame = self.read_samples()
+        sample_frame = self.read_samples(progress)
         jobs = frames.conform("jobs", self.jobs)
         scores = frames.conform("scores", self.scores)
         self._duplicate_runs(scores)

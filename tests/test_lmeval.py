@@ -328,3 +328,10 @@ def test_subtasks_name_their_group():
     group = res.scores.set_index("task")["group"]
     assert pd.isna(group["mmlu"])
     assert group[["mmlu_humanities", "mmlu_formal_logic"]].tolist() == ["mmlu", "mmlu_humanities"]
+
+
+def test_progress_bar_on_request(capsys):
+    res = load_lmeval(ek.demo_path(), progress=True)
+    assert len(res.samples) and "samples" in capsys.readouterr().err
+    load_lmeval(ek.demo_path())  # small logs: no bar by default
+    assert "samples" not in capsys.readouterr().err
