@@ -18,10 +18,10 @@ the ``series`` frame; :func:`snapshot_prometheus` saves the raw answers into a s
 How the fast path stays exact: the JSON *structure* (objects, keys, strings with their escapes)
 is walked token by token, so label values are never searched for ``"values":[``; only once the
 walker stands at a series' ``"values"`` key is the regular ``[[t,"v"],...]`` array taken up to
-its ``]]``, checked (only number characters, quotes, commas and brackets, in the counts a
-regular array has), rewritten as ``t,v`` lines and parsed in batches by a correctly rounded C
-float parser (pandas >= 3 ``read_csv``, else numpy's text parser) on worker threads. Anything
-irregular goes through :mod:`json` instead.
+its ``]]``, checked (only number characters, quotes, commas and brackets, in the counts and
+at the places a regular array has them), rewritten as ``t,v`` lines and parsed in batches by a
+correctly rounded C float parser (pandas >= 3 ``read_csv``, else numpy's text parser) on worker
+threads. Anything irregular goes through :mod:`json` instead.
 """
 
 from __future__ import annotations
@@ -233,7 +233,14 @@ class _Rows:
 
 def _compact_rows(chunk: bytes) -> _Rows | None:
     """``[[t,"v"],...]`` (compact, as Prometheus writes it) → ``_Rows``, or ``None`` when
-    the array is irregular in any way (then the exact json path handles it)."""
+    the array is irregular in any way (then the exact json path handles it).
+
+    Exactness check, on the n lines ``t,"v"`` (``],[`` → newline; no other newline can occur):
+    2n quotes, n commas, no bracket; every even (opening) quote directly follows a comma,
+    every odd (closing) quote is directly followed by a newline or the end, with at least one
+    byte between the two. That pins every quote, comma and newline to its place, so ``[1,""2]``,
+    ``[1"",2]`` or ``[1,"2"3]`` fall to the json path (which rejects them). Empty or malformed
+    numbers are rejected by the float parser."""
     if chunk.translate(None, _COMPACT_CHARS) or chunk[:2] != b"[[" or chunk[-2:] != b"]]":
         return None
     inner = chunk[2:-2]
@@ -243,7 +250,17 @@ def _compact_rows(chunk: bytes) -> _Rows | None:
     if (len(lines) - len(text) != 2 * n or b"[" in text or b"]" in text
             or text.count(b",") != n):
         return None
+    a = np.frombuffer(lines, np.uint8)
+    quotes = np.flatnonzero(a == _QUOTE)
+    opening, closing = quotes[0::2], quotes[1::2]
+    after = closing + 1
+    if (closing[-1] != a.size - 1 or opening[0] == 0 or not (a[opening - 1] == _COMMA).all()
+            or not (a[after[:-1]] == _NEWLINE).all() or not (closing - opening > 1).all()):
+        return None
     return _Rows(text, n)
+
+
+_NEWLINE = ord("\n")
 
 
 def _parse_rows(text: bytes, n: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -363,9 +380,19 @@ def parse_answer(payload: bytes | str | Mapping[str, Any], *, endpoint: str = ""
     >>> a.result_type, a.partial
     ('vector', True)
     """
-    if isinstance(payload, Mapping):
-        return _parse_dict(payload, endpoint=endpoint, status=status)
-    buf = _as_bytes(payload)
+    try:
+        if isinstance(payload, Mapping):
+            return _parse_dict(payload, endpoint=endpoint, status=status)
+        return _parse_bytes(_as_bytes(payload), endpoint, status)
+    except PrometheusError as exc:
+        if exc.status is None:
+            exc.status = status
+        if not exc.endpoint:
+            exc.endpoint = endpoint
+        raise
+
+
+def _parse_bytes(buf: bytes, endpoint: str, status: int | None) -> Answer:
     sc = _Scanner(buf)
     top: dict[str, Any] = {}
     state: dict[str, Any] = {"result_type": None, "series": None, "hist": 0, "scalar": None}
@@ -478,6 +505,12 @@ def _check_status(top: Mapping[str, Any], endpoint: str, status: int | None) -> 
 
 def _finish(result_type: Any, series: list[RawSeries] | None, scalar: Any,
             top: Mapping[str, Any], hist: int) -> Answer:
+    if result_type == "string":
+        text = scalar[1] if isinstance(scalar, list) and len(scalar) == 2 else scalar
+        raise PrometheusError(
+            f"Prometheus answered resultType 'string' ({str(text)[:80]!r}): evalkit reads "
+            "numeric answers only (matrix, vector, scalar); query a numeric expression",
+            error_type="unsupported_result_type", error="resultType string")
     warns = [str(w) for w in (top.get("warnings") or [])]
     infos = [str(w) for w in (top.get("infos") or [])]
     if scalar is not None:
@@ -501,24 +534,45 @@ def _parse_dict(doc: Mapping[str, Any], *, endpoint: str, status: int | None) ->
     elif isinstance(res, list):
         series = []
         for item in res:
+            if not isinstance(item, Mapping):
+                raise _BadPayload("a result entry is not an object", error_type="bad_payload",
+                                  error="result entry is not an object")
+            if "histograms" in item or "histogram" in item:
+                hist += 1
             if "values" in item:
                 t, v = _pairs(item["values"])
             elif "value" in item:
                 t, v = _pairs([item["value"]])
             else:
-                hist += 1
                 continue
             series.append(RawSeries({str(k): str(x) for k, x in (item.get("metric") or {}).items()},
                                     t, v))
     return _finish(rt, series, scalar, doc, hist)
 
 
-def _label_column(name: str) -> str:
-    if name == "__name__":
-        return "metric_name"
-    if name in ("timestamp", "value", "metric_name"):
-        return f"label_{name}"
-    return name
+_RESERVED_COLUMNS = ("timestamp", "value", "metric_name")
+
+
+def _label_columns(keys: Iterable[str]) -> dict[str, str]:
+    """Column name of each label: ``__name__`` → ``metric_name``; a label named
+    ``timestamp``/``value``/``metric_name`` → ``label_<name>``, prefixed with ``label_`` again
+    while that clashes with another label (``value`` next to a real ``label_value`` label →
+    ``label_label_value``), so no label is ever lost; every other label keeps its name."""
+    keys = list(keys)
+    taken = set(_RESERVED_COLUMNS) | {k for k in keys if k not in _RESERVED_COLUMNS}
+    out: dict[str, str] = {}
+    for k in keys:
+        if k == "__name__":
+            out[k] = "metric_name"
+        elif k in _RESERVED_COLUMNS:
+            col = f"label_{k}"
+            while col in taken:
+                col = f"label_{col}"
+            taken.add(col)
+            out[k] = col
+        else:
+            out[k] = k
+    return out
 
 
 def _ms_to_utc(ms: np.ndarray) -> pd.DatetimeIndex:
@@ -565,13 +619,15 @@ def frame_from_answers(answers: Sequence[Answer]) -> pd.DataFrame:
     keys: dict[str, None] = {}
     for s in series:
         keys.update(dict.fromkeys(s.labels))
-    for key in sorted(keys, key=lambda k: (k != "__name__", k)):
+    ordered = sorted(keys, key=lambda k: (k != "__name__", k))
+    colname = _label_columns(ordered)
+    for key in ordered:
         cats: dict[str, int] = {}
         codes = np.fromiter(
             (cats.setdefault(s.labels[key], len(cats)) if key in s.labels else -1 for s in series),
             dtype=np.int32, count=len(series))
-        cols[_label_column(key)] = pd.Categorical.from_codes(np.repeat(codes, counts),
-                                                             categories=list(cats))
+        cols[colname[key]] = pd.Categorical.from_codes(np.repeat(codes, counts),
+                                                       categories=list(cats))
     df = pd.DataFrame(cols, copy=False)
     warns = [w for a in answers for w in a.warnings]
     infos = [w for a in answers for w in a.infos]
@@ -581,6 +637,7 @@ def frame_from_answers(answers: Sequence[Answer]) -> pd.DataFrame:
         "infos": list(dict.fromkeys(infos)),
         "partial": bool(warns),
         "series": len(series),
+        "label_columns": {k: c for k, c in colname.items() if k != c},
     })
     hist = sum(a.skipped_histograms for a in answers)
     if hist:
@@ -599,9 +656,11 @@ def parse_matrix(payload: bytes | str | Mapping[str, Any]) -> pd.DataFrame:
     -------
     DataFrame with ``timestamp`` (``datetime64[ns, UTC]``), ``value`` (float64; ``"NaN"``,
     ``"+Inf"``, ``"-Inf"`` parsed) and one categorical column per label (``__name__`` →
-    ``metric_name``; a label called ``timestamp``/``value`` becomes ``label_timestamp``/
-    ``label_value``). ``frame.attrs`` holds ``warnings``, ``infos`` and ``partial``: a frame
-    with ``partial=True`` is NOT a complete answer.
+    ``metric_name``; a label called ``timestamp``/``value``/``metric_name`` becomes
+    ``label_<name>``, with one more ``label_`` prefix per clash with another label, e.g.
+    ``value`` next to a ``label_value`` label → ``label_label_value``; ``attrs["label_columns"]``
+    maps each renamed label to its column). ``frame.attrs`` holds ``warnings``, ``infos`` and
+    ``partial``: a frame with ``partial=True`` is NOT a complete answer.
 
     Raises
     ------
@@ -680,6 +739,16 @@ def _ms(x: float) -> int:
     return int(round(x * 1000))
 
 
+def _step_ms(step: float | int | str | dt.timedelta) -> int:
+    """A query step in whole milliseconds; ``ValueError`` unless it is > 0 and ≥ 1 ms
+    (evalkit's time grid is in ms, like Prometheus' timestamps)."""
+    sec = to_seconds(step)
+    ms = _ms(sec)
+    if ms < 1:
+        raise ValueError(f"step {step!r} is {sec:g} s: it must be at least 1ms (0.001 s)")
+    return ms
+
+
 def _fmt_ms(ms: int) -> str:
     sign = "-" if ms < 0 else ""
     ms = abs(ms)
@@ -692,6 +761,8 @@ def _iso(ms: int) -> str:
 
 def _chunks(start_ms: int, end_ms: int, step_ms: int, max_points: int) -> list[tuple[int, int]]:
     """Aligned, disjoint ``(start, end)`` chunks covering the step grid of [start, end]."""
+    if step_ms < 1:
+        raise ValueError(f"step must be at least 1 ms, got {step_ms} ms")
     if end_ms < start_ms:
         raise ValueError("end is before start")
     n = (end_ms - start_ms) // step_ms + 1
@@ -726,12 +797,56 @@ def make_client(url: str, *, token: Any = None, ca_bundle: str | os.PathLike[str
                   name="prometheus", pool_size=max(10, max_workers), **kw)
 
 
+class _TransientError(PrometheusError, BadResponseBody):
+    """A Prometheus error answer with a retryable status (503 ``timeout``/``unavailable``):
+    the HTTP layer retries it and raises the last one, ``error_type``/``error`` intact."""
+
+
+#: statuses the HTTP layer keeps handling itself even with a JSON error body (AuthError with
+#: its permission hint; 429 with Retry-After)
+_HTTP_LAYER_STATUSES = frozenset({401, 403, 429})
+
+
+def _is_error_body(content: bytes) -> bool:
+    """True when ``content`` is a Prometheus ``{"status":"error",...}`` JSON answer."""
+    head = content[:64].lstrip()
+    if not head.startswith(b"{") or len(content) > 1 << 20:
+        return False
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and doc.get("status") == "error"
+
+
 def _accept_error_body(resp: Any) -> bool:
-    # Prometheus puts bad_data/execution errors in 400/422 JSON bodies: let the parser read
-    # errorType/error. 503 (timeouts, overload) stays retried by the HTTP layer.
-    if resp.status_code in (400, 422):
-        return True
-    return resp.status_code == 500 and resp.content[:1] == b"{"
+    # A status >= 400 whose body is a Prometheus error answer (400 bad_data, 422 execution,
+    # 499 canceled, 500 internal, 503 timeout/unavailable, ...) goes to the parser so its
+    # errorType/error survive; anything else (a proxy's text or HTML) stays with the HTTP
+    # layer: retried when the status is retryable, else raised at once with its status.
+    return resp.status_code not in _HTTP_LAYER_STATUSES and _is_error_body(resp.content)
+
+
+def _validator(client: Client, endpoint: str) -> Callable[[Any], Answer]:
+    retryable = frozenset(getattr(getattr(client, "retry", None), "statuses", ()) or ())
+
+    def validate(r: Any) -> Answer:
+        status = r.status_code
+        try:
+            return parse_answer(r.content, endpoint=endpoint, status=status)
+        except _BadPayload as exc:
+            if status >= 400:  # not a Prometheus answer: a plain, non-retried HTTP error
+                raise HTTPError(f"prometheus at {endpoint}: HTTP {status} with a body that is "
+                                f"not a Prometheus answer ({exc.error})", endpoint=endpoint,
+                                status=status, cause=exc.error) from None
+            raise
+        except PrometheusError as exc:
+            if status in retryable:
+                raise _TransientError(str(exc), error_type=exc.error_type, error=exc.error,
+                                      endpoint=endpoint, status=status) from None
+            raise
+
+    return validate
 
 
 def _fetch(client: Client, path: str, form: Mapping[str, str],
@@ -739,13 +854,15 @@ def _fetch(client: Client, path: str, form: Mapping[str, str],
     """POST one form-encoded query; return the raw body and its parsed answer.
 
     A 200 body that is not a Prometheus answer (an HTML login page, a truncated or invalid
-    JSON body) is retried by the HTTP layer like any transient failure (``validate``).
+    JSON body) is retried by the HTTP layer like any transient failure (``validate``). A
+    Prometheus error answer raises :class:`PrometheusError` with its ``errorType``/``error``
+    and HTTP status (after retries when the status is retryable, e.g. 503 ``timeout``).
     """
     endpoint = safe_url(client.url(path))
     resp = client.request(
         "POST", path, data=dict(form), params=dict(params or {}), ok=_accept_error_body,
         idempotent=True,  # a query changes nothing on the server
-        validate=lambda r: parse_answer(r.content, endpoint=endpoint, status=r.status_code))
+        validate=_validator(client, endpoint))
     return resp.content, resp.evalkit_value  # type: ignore[attr-defined]
 
 
@@ -864,7 +981,7 @@ def query_range(url: str, query: str, start: Any, end: Any, step: float | str, *
     >>> f = query_range("http://127.0.0.1:9090", 'sum(rate(vllm:generation_tokens_total[5m]))',
     ...                 "2025-01-01T00:00:00Z", "2025-01-31T00:00:00Z", "15s")  # doctest: +SKIP
     """
-    step_ms = _ms(to_seconds(step))
+    step_ms = _step_ms(step)
     rec = QueryRecord(None, None, None, query, "range", _ms(to_unix(start)), _ms(to_unix(end)),
                       step_ms)
     cl = client or make_client(url, token=token, ca_bundle=ca_bundle, insecure=insecure,
@@ -911,13 +1028,16 @@ def _parse_le(values: Iterable[Any]) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def quantiles_from_buckets(frame: pd.DataFrame, q: float, *, tolerance: float = 1e-12) -> pd.DataFrame:
+def quantiles_from_buckets(frame: pd.DataFrame, q: float) -> pd.DataFrame:
     """``histogram_quantile(q, ...)`` computed locally from raw ``_bucket`` samples.
 
-    Follows Prometheus' ``promql/quantile.go`` (``bucketQuantile``): buckets with the same
-    upper bound are summed; the highest bucket must be ``+Inf`` (else NaN); counts within
-    ``tolerance`` (relative) of the previous are equalised, then forced monotonic; fewer than
-    two buckets or zero observations give NaN; a quantile in the ``+Inf`` bucket returns the
+    Follows ``bucketQuantile`` of Prometheus **v2.42** ``promql/quantile.go`` (the version
+    evalkit's tests run against): buckets with the same upper bound are summed; the highest
+    bucket must be ``+Inf`` (else NaN); counts are forced monotonic (``ensureMonotonic``: a
+    running max from the first bucket; there is no small-delta precision step in v2.42, it came
+    in later versions); fewer than two buckets or zero observations give NaN; the bucket is
+    found with Go's ``sort.Search`` (binary search for ``count >= q * observations``, so NaN
+    counts land where Prometheus' do); a quantile in the ``+Inf`` bucket returns the
     second-highest bound; the lowest bucket interpolates from 0 when its bound is > 0 (and
     returns its bound when ≤ 0); ``q`` < 0 → -Inf, > 1 → +Inf, NaN → NaN. Samples whose ``le``
     is missing or not a number are ignored.
@@ -979,17 +1099,7 @@ def quantiles_from_buckets(frame: pd.DataFrame, q: float, *, tolerance: float = 
     U[gid, pos], C[gid, pos] = le, cnt
     valid = np.arange(width)[None, :] < lens[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # correctPrecisionErrors
-        prev = C[:, 0].copy()
-        for i in range(1, width):
-            v = valid[:, i]
-            cur = C[:, i]
-            delta = np.abs(cur - prev)
-            nz = v & (delta != 0)
-            fix = nz & (delta / cur <= tolerance)
-            C[:, i] = np.where(fix, prev, cur)
-            prev = np.where(nz & ~fix, cur, prev)
-        # ensureMonotonic
+        # ensureMonotonic (v2.42): max starts at the first count (a NaN there stays the max)
         mx = C[:, 0].copy()
         for i in range(1, width):
             v = valid[:, i]
@@ -1001,9 +1111,18 @@ def quantiles_from_buckets(frame: pd.DataFrame, q: float, *, tolerance: float = 
         last = lens - 1
         obs = C[rows, last]
         rank = q * obs
-        # b: first index in [0, len-1) with count >= rank, else len-1
-        search = valid & (np.arange(width)[None, :] < last[:, None]) & (C >= rank[:, None])
-        b = np.where(search.any(axis=1), search.argmax(axis=1), last)
+        # b = sort.Search(len-1, count >= rank): the same binary search as Go, so a NaN count
+        # (never >= rank) sends it where Go goes, not to the first count >= rank
+        lo, hi = np.zeros(n_groups, np.int64), last.astype(np.int64)
+        while True:
+            act = lo < hi
+            if not act.any():
+                break
+            h = (lo + hi) // 2
+            ge = C[rows, h] >= rank
+            lo = np.where(act & ~ge, h + 1, lo)
+            hi = np.where(act & ge, h, hi)
+        b = lo
         ub = U[rows, b]
         bm1 = np.maximum(b - 1, 0)
         start = np.where(b > 0, U[rows, bm1], 0.0)
@@ -1047,6 +1166,7 @@ def _models(models: Mapping[str, promql.SelectorLike] | Sequence[str]) -> dict[s
 def _range_records(models: Mapping[str, promql.Selector], start_ms: int, end_ms: int,
                    step_ms: int, window: str | float, gpu_metric: str,
                    metrics: Iterable[str] | None) -> list[QueryRecord]:
+    promql.metric_name(gpu_metric)
     w_s = max(to_seconds(window), step_ms / 1000)
     wanted = list(metrics) if metrics is not None else list(promql.METRICS)
     recs = []
@@ -1088,6 +1208,14 @@ def _series_frame(records: Sequence[QueryRecord]) -> pd.DataFrame:
             issues.append(frames.issue(SOURCE, obj, "warning",
                                        f"{rec.metric} not pulled for {rec.model}: {rec.note}"))
             continue
+        hist = sum(a.skipped_histograms for a in rec.answers)
+        if hist:
+            issues.append(frames.issue(
+                SOURCE, obj, "warning",
+                f"{hist} series with native-histogram samples in the answer for {rec.metric} "
+                f"of {rec.model}: those samples were dropped (evalkit reads float samples "
+                "only); query the classic _bucket series, or a float function of the native "
+                "histogram such as histogram_quantile or histogram_count"))
         for a in rec.answers:
             for w in a.warnings:
                 partial = True
@@ -1166,7 +1294,7 @@ def serving_metrics(url: str, models: Mapping[str, promql.SelectorLike] | Sequen
     >>> f.attrs["issues"]  # doctest: +SKIP
     """
     sels = _models(models)
-    step_ms = _ms(to_seconds(step))
+    step_ms = _step_ms(step)
     recs = _range_records(sels, _ms(to_unix(start)), _ms(to_unix(end)), step_ms, window,
                           gpu_metric, metrics)
     cl = client or make_client(url, token=token, ca_bundle=ca_bundle, insecure=insecure,
@@ -1284,7 +1412,7 @@ def snapshot_prometheus(writer: Any, *, url: str, models: Mapping[str, promql.Se
     """
     sels = _models(models)
     s_ms, e_ms = _ms(to_unix(start)), _ms(to_unix(end))
-    step_ms = _ms(to_seconds(step))
+    step_ms = _step_ms(step)
     recs = _range_records(sels, s_ms, e_ms, step_ms, window, "DCGM_FI_DEV_GPU_UTIL", None)
     recs += _window_records(sels, s_ms, e_ms)
     cl = client or make_client(url, token=token, ca_bundle=ca_bundle, insecure=insecure,

@@ -26,6 +26,8 @@ Units of every serving metric are in :data:`UNITS`.
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,7 +37,8 @@ __all__ = [
     "parse_selector", "selector", "ttft_quantile", "itl_quantile", "ttft_mean",
     "generation_tokens_per_s", "prompt_tokens_per_s", "requests_per_s", "requests_running",
     "requests_waiting", "kv_cache_usage", "gpu_utilization", "gpu_memory_allocated_bytes",
-    "gpus", "serving_queries", "window_queries", "duration", "QUANTILES",
+    "gpus", "serving_queries", "window_queries", "duration", "QUANTILES", "metric_name",
+    "RANGE_FNS",
 ]
 
 #: Unit of each serving metric evalkit builds (the ``unit`` column of the series frame).
@@ -64,6 +67,9 @@ KV_NEW, KV_OLD = "vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"
 
 _OPS = ("=~", "!~", "!=", "=")
 _LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_METRIC_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+#: Range functions the histogram and mean builders accept as ``fn``.
+RANGE_FNS: tuple[str, ...] = ("rate", "increase", "irate")
 _DURATION_RE = re.compile(r"(?:\d+(?:ms|[smhdwy]))+\Z")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -230,6 +236,35 @@ def duration(seconds: float | str) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
+def metric_name(name: str) -> str:
+    """``name`` if it is a valid Prometheus metric name (``[a-zA-Z_:][a-zA-Z0-9_:]*``), else
+    :class:`ValueError` (a name is pasted into PromQL, so it is checked, never trusted).
+
+    >>> metric_name("DCGM_FI_PROF_GR_ENGINE_ACTIVE")
+    'DCGM_FI_PROF_GR_ENGINE_ACTIVE'
+    """
+    if not isinstance(name, str) or not _METRIC_RE.match(name):
+        raise ValueError(f"invalid metric name {name!r}; a metric name matches "
+                         "[a-zA-Z_:][a-zA-Z0-9_:]*")
+    return name
+
+
+def _fn(fn: str) -> str:
+    if fn not in RANGE_FNS:
+        raise ValueError(f"invalid range function {fn!r}; use one of {RANGE_FNS}")
+    return fn
+
+
+def _quantile(q: float) -> str:
+    """``q`` as a PromQL number literal: a finite real (``np.float64(0.9)`` → ``0.9``)."""
+    if isinstance(q, bool) or not isinstance(q, numbers.Real):
+        raise ValueError(f"quantile must be a real number, got {q!r}")
+    f = float(q)
+    if not math.isfinite(f):
+        raise ValueError(f"quantile must be finite, got {q!r}")
+    return repr(f)
+
+
 def _by(by: Iterable[str]) -> str:
     labels = [b for b in by if b != "engine"]  # never split data-parallel engines
     for b in labels:
@@ -246,8 +281,8 @@ def _agg(fn: str, by: Iterable[str], expr: str) -> str:
 def _hq(q: float, metric: str, sel: Selector, window: str, by: Iterable[str], fn: str) -> str:
     labels = _by(by)
     grp = f"{labels}, le" if labels else "le"
-    return (f"histogram_quantile({q!r}, sum by ({grp}) "
-            f"({fn}({metric}_bucket{sel.braces()}[{window}])))")
+    return (f"histogram_quantile({_quantile(q)}, sum by ({grp}) "
+            f"({_fn(fn)}({metric}_bucket{sel.braces()}[{window}])))")
 
 
 def ttft_quantile(q: float, sel: SelectorLike, *, window: str = "5m",
@@ -281,7 +316,7 @@ def ttft_mean(sel: SelectorLike, *, window: str = "5m", by: Iterable[str] = ("mo
     >>> ttft_mean('model_name="m"', by=())
     'sum(rate(vllm:time_to_first_token_seconds_sum{model_name="m"}[5m])) / sum(rate(vllm:time_to_first_token_seconds_count{model_name="m"}[5m]))'
     """
-    s, w = Selector.of(sel).braces(), duration(window)
+    s, w, fn = Selector.of(sel).braces(), duration(window), _fn(fn)
     return (f"{_agg('sum', by, f'{fn}({TTFT}_sum{s}[{w}])')} / "
             f"{_agg('sum', by, f'{fn}({TTFT}_count{s}[{w}])')}")
 
@@ -353,6 +388,7 @@ _WORKLOAD = ("namespace", "pod")
 
 
 def _dcgm(fn: str, metric: str, sel: SelectorLike) -> str:
+    metric = metric_name(metric)
     s = Selector.of(sel)
     keep = s.without(*[lbl for lbl in s.labels() if lbl not in _WORKLOAD])
     if "pod" not in keep.labels():
@@ -412,6 +448,7 @@ def serving_queries(sel: SelectorLike, *, window: str = "5m",
     >>> list(serving_queries('namespace="ns",pod=~"m-predictor.*"'))[:3]
     ['ttft_p50', 'ttft_p90', 'ttft_p99']
     """
+    metric_name(gpu_metric)  # an invalid name raises here, not later as "no pod matcher"
     s = Selector.of(sel)
     out: dict[str, str | None] = {}
     for name, q in QUANTILES.items():

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from evalkit import frames
 from evalkit import prometheus as P
 from evalkit.analysis.serving import serving_summary
-from evalkit.errors import PrometheusError
+from evalkit.errors import BadResponseBody, PrometheusError
 from evalkit.snapshot import SnapshotWriter, open_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,6 +173,87 @@ def test_many_series_span_several_parse_batches(monkeypatch: pytest.MonkeyPatch)
     assert same(rows(f), reference_frame(body))
 
 
+@pytest.mark.parametrize("values", [
+    '[[1,""2],[3,""4]]', '[[1"",2],[3,"4"]]', '[[1,"2"3],[3,"4"]]', '[[1,2""],[3,"4"]]',
+    '[[1,"2""],[3,"4"]]', '[["1,"2"],[3,"4"]]', '[[1,"2"],[3,"4",]]', '[[1,"2"],[3"4"]]',
+])
+def test_invalid_json_in_a_values_array_is_bad_payload(values: str) -> None:
+    body = ('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},'
+            f'"values":{values}}}]}}}}')
+    with pytest.raises(ValueError):
+        json.loads(body)  # the premise: these are not JSON
+    with pytest.raises(PrometheusError) as exc:
+        P.parse_matrix(body)
+    assert exc.value.error_type == "bad_payload"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from('1",[]'), min_size=1, max_size=24))
+def test_values_arrays_from_structural_bytes_parse_only_when_json_does(inner: str) -> None:
+    """Any arrangement of digits, quotes, commas and brackets: the fast path never accepts
+    what json.loads rejects, and agrees with it on what both accept."""
+    body = ('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},'
+            f'"values":[[{inner}]]}}]}}}}')
+    try:
+        doc = json.loads(body)
+        want = reference_frame(body.encode())
+    except (ValueError, TypeError, KeyError, IndexError):
+        doc = want = None
+    try:
+        got = rows(P.parse_matrix(body))
+    except PrometheusError as exc:
+        assert exc.error_type == "bad_payload"
+        return
+    assert doc is not None, f"accepted invalid JSON: {body}"
+    assert same(got, want)
+
+
+def test_labels_value_and_label_value_both_survive() -> None:
+    body = answer([{"metric": {"__name__": "x", "value": "a", "label_value": "b", "timestamp": "t",
+                               "metric_name": "m", "label_metric_name": "n"},
+                    "values": [[1, "1"]]}])
+    f = P.parse_matrix(body)
+    assert f.loc[0, "label_value"] == "b"          # the real label_value label keeps its name
+    assert f.loc[0, "label_label_value"] == "a"    # the label named value moves aside
+    assert f.loc[0, "label_timestamp"] == "t" and f.loc[0, "metric_name"] == "x"
+    assert f.loc[0, "label_metric_name"] == "n" and f.loc[0, "label_label_metric_name"] == "m"
+    assert f.attrs["label_columns"] == {"__name__": "metric_name", "value": "label_label_value",
+                                        "timestamp": "label_timestamp",
+                                        "metric_name": "label_label_metric_name"}
+    assert len(f.columns) == 2 + 6
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_a_string_answer_is_a_clear_error_not_bad_payload(as_dict: bool) -> None:
+    body = b'{"status":"success","data":{"resultType":"string","result":[1700000000,"hello"]}}'
+    with pytest.raises(PrometheusError) as exc:
+        P.parse_matrix(json.loads(body) if as_dict else body)
+    assert exc.value.error_type == "unsupported_result_type"
+    assert not isinstance(exc.value, BadResponseBody)  # so the HTTP layer does not retry it
+    assert "hello" in str(exc.value) and "numeric" in str(exc.value)
+
+
+NATIVE = {"metric": {"__name__": "vllm:time_to_first_token_seconds", "model_name": "m"},
+          "histograms": [[1700000000, {"count": "10", "sum": "3.2", "buckets": [
+              [0, "0.25", "0.5", "4"], [0, "0.5", "1", "6"]]}]]}
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_native_histogram_series_become_a_data_issue(as_dict: bool) -> None:
+    body = answer([NATIVE, {"metric": {"model_name": "m"}, "values": [[1700000000, "1"]]}])
+    ans = P.parse_answer(json.loads(body) if as_dict else body)
+    assert ans.skipped_histograms == 1 and len(ans.series) == 1
+    rec = P.QueryRecord("m", "ttft_p50", "s", "q", "range", 0, 0, 60_000, [body], [ans])
+    f = P._series_frame([rec])
+    issues = frames.issues_of(f)
+    assert len(issues) == 1 and issues["severity"].iloc[0] == "warning"
+    assert "native-histogram" in issues["message"].iloc[0]
+    only = P.parse_answer(answer([NATIVE]))
+    f2 = P._series_frame([P.QueryRecord("m", "ttft_p50", "s", "q", "range", answers=[only])])
+    msgs = frames.issues_of(f2)["message"].tolist()
+    assert any("native-histogram" in m for m in msgs) and any("no data" in m for m in msgs)
+
+
 finite = st.floats(allow_nan=False, allow_infinity=False)
 label_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 
@@ -209,6 +290,26 @@ def test_times_and_steps() -> None:
         P.to_seconds(0)
 
 
+@pytest.mark.parametrize("step", ["0.0004", 0.0004, "0.4ms", 0, -1, "0s"])
+def test_a_step_below_one_millisecond_is_refused_up_front(step: object) -> None:
+    with pytest.raises(ValueError, match="step|duration"):
+        P.query_range("http://127.0.0.1:9", "up", 0, 60, step)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        P.serving_metrics("http://127.0.0.1:9", ["m"], 0, 60, step)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least 1 ms"):
+        P._chunks(0, 60_000, 0, P.MAX_POINTS)
+
+
+def test_an_invalid_gpu_metric_is_refused_before_any_request() -> None:
+    with pytest.raises(ValueError, match="metric name"):
+        P.serving_metrics("http://127.0.0.1:9", {"m": 'pod=~"m.*"'}, 0, 60, 60,
+                          gpu_metric="DCGM_FI_DEV_GPU_UTIL) or vector(1")
+
+
+def test_a_one_millisecond_step_is_accepted() -> None:
+    assert P._step_ms("1ms") == 1 and P._step_ms("0.001") == 1
+
+
 @pytest.mark.parametrize(("span_s", "step_s"), [(30 * 86400, 15), (11000 * 15, 15),
                                                 (10999 * 15, 15), (60, 15), (0, 15), (100, 7.5)])
 def test_chunks_cover_the_grid_exactly_once(span_s: int, step_s: float) -> None:
@@ -238,7 +339,9 @@ def test_merging_chunks_keeps_each_timestamp_once() -> None:
 
 
 def go_bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
-    """A line-by-line port of Prometheus' promql/quantile.go bucketQuantile (the reference)."""
+    """A line-by-line port of bucketQuantile in Prometheus v2.42 promql/quantile.go (the
+    version the server tests run): coalesce, ensureMonotonic (no precision step in v2.42),
+    sort.Search."""
     if math.isnan(q):
         return math.nan
     if q < 0:
@@ -254,17 +357,6 @@ def go_bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
             co[-1][1] += c
         else:
             co.append([ub, c])
-    prev = co[0][1]
-    for i in range(1, len(co)):
-        cur = co[i][1]
-        delta = abs(cur - prev)
-        if delta == 0:
-            continue
-        eps = delta / cur if cur != 0 else math.copysign(math.inf, delta)
-        if eps <= 1e-12:
-            co[i][1] = prev
-        else:
-            prev = cur
     mx = co[0][1]
     for i in range(1, len(co)):
         if co[i][1] > mx:
@@ -295,10 +387,20 @@ def go_bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         start = co[idx - 1][0]
         count -= co[idx - 1][1]
         rank -= co[idx - 1][1]
-    return start + (end - start) * (rank / count)
+    return start + (end - start) * go_div(rank, count)
+
+
+def go_div(a: float, b: float) -> float:
+    """IEEE division as Go does it (x/0 → ±Inf or NaN instead of an exception)."""
+    if b != 0 or math.isnan(a) or math.isnan(b):
+        return a / b if b != 0 else math.nan
+    if a == 0:
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def bucket_frame(groups: list[list[tuple[float, float]]]) -> pd.DataFrame:
+    """One group (timestamp) per bucket list, le as Prometheus writes it."""
     recs = []
     for g, buckets in enumerate(groups):
         for ub, c in buckets:
@@ -323,7 +425,26 @@ CASES = {
     "negative lowest": [(-1, 4), (0, 6), (1, 9), (math.inf, 10)],
     "precision noise": [(0.1, 100.0), (0.2, 100.0 + 1e-11), (0.3, 200.0), (math.inf, 200.0)],
     "nan count": [(0.1, math.nan), (1, 5), (math.inf, 6)],
+    # found on a live Prometheus 2.42: a NaN count must steer the binary search as in Go
+    "nan mid, q=1 case": [(0.1, 10), (1, math.nan), (math.inf, 10)],
+    "nan mid, negative lowest": [(-1, 10), (0, math.nan), (math.inf, 0)],
+    "nan mid, q=0 case": [(-1, 10), (1, math.nan), (math.inf, 5)],
+    "nan first": [(0.1, math.nan), (0.5, 5), (1, 3), (math.inf, 6)],
 }
+
+
+@pytest.mark.parametrize(("q", "buckets", "server"), [
+    (1.0, [(0.1, 10), (1, math.nan), (math.inf, 10)], 1.0),
+    (0.5, [(-1, 10), (0, math.nan), (math.inf, 0)], 0.0),
+    (0.0, [(-1, 10), (1, math.nan), (math.inf, 5)], 1.0),
+    # 2.42 has no small-delta precision step: 100+1e-11 stays its own bucket
+    ((100 + 5e-12) / 200, [(0.1, 100.0), (0.2, 100.0 + 1e-11), (math.inf, 200.0)],
+     0.15000000000000002),
+])
+def test_quantiles_pick_the_bucket_by_binary_search_as_prometheus_2_42(q, buckets, server) -> None:
+    """Answers a live Prometheus 2.42 gave for these buckets (see the server test too)."""
+    got = P.quantiles_from_buckets(bucket_frame([buckets]), q)["value"].iloc[0]
+    assert close(got, server) and close(go_bucket_quantile(q, buckets), server)
 
 
 @pytest.mark.parametrize("q", [0.0, 0.25, 0.5, 0.9, 0.99, 1.0, -0.1, 1.1, math.nan])
@@ -336,9 +457,11 @@ def test_quantiles_follow_prometheus_rules(q: float) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.lists(st.tuples(st.sampled_from([-1.0, 0.0, 0.05, 0.1, 0.5, 1.0, 2.5, math.inf]),
-                                   st.floats(0, 1000)), min_size=1, max_size=8),
+                                   st.one_of(st.floats(0, 1000), st.just(math.nan),
+                                             st.sampled_from([0.0, 5.0, 10.0]))),
+                         min_size=1, max_size=8),
                 min_size=1, max_size=6),
-       st.floats(0, 1))
+       st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.5, 1.0])))
 def test_quantiles_equal_the_reference_port(groups: list, q: float) -> None:
     got = P.quantiles_from_buckets(bucket_frame(groups), q)["value"].tolist()
     want = [go_bucket_quantile(q, g) for g in groups]
@@ -430,6 +553,45 @@ def test_plots_say_quantiles_are_estimates(tmp_path: Path) -> None:
     assert len(fig.axes) == 5 * 2
     fig2 = plot_ttft_quantiles(s, models=["mistral-24b"])
     assert len(fig2.axes[0].lines) == 3
+
+
+def test_ttft_quantile_plot_says_partial() -> None:
+    from evalkit.plots.serving import plot_ttft_quantiles
+
+    s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True), "model": "m",
+                      "metric": "ttft_p99", "value": [0.5, 0.7], "unit": "s"})
+    assert "PARTIAL" not in plot_ttft_quantiles(s).axes[0].get_title()
+    s.attrs["partial"] = True
+    title = plot_ttft_quantiles(s).axes[0].get_title()
+    assert "PARTIAL DATA" in title and "estimate" in title
+
+
+@pytest.mark.parametrize(("unit", "raw", "shown", "label"), [
+    ("%", 87.0, 87.0, "%"),
+    ("fraction (0-1)", 0.87, 87.0, "% (0-1 fraction × 100)"),
+])
+def test_gpu_panel_axis_follows_the_unit_column(unit: str, raw: float, shown: float,
+                                                label: str) -> None:
+    from evalkit.plots.serving import plot_serving
+
+    s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True), "model": "m",
+                      "metric": "gpu_utilization", "value": [raw, raw], "unit": unit})
+    ax = plot_serving(s).axes[0]
+    assert ax.get_ylabel() == label
+    assert ax.lines[0].get_ydata().tolist() == pytest.approx([shown, shown])
+
+
+def test_gpu_panel_from_a_profiling_metric_pull() -> None:
+    """The unit serving_metrics records for DCGM_FI_PROF_GR_ENGINE_ACTIVE drives the axis."""
+    from evalkit.plots.serving import plot_serving
+
+    assert P._unit("gpu_utilization", "DCGM_FI_PROF_GR_ENGINE_ACTIVE") == "fraction (0-1)"
+    s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60, 0, 60], unit="s", utc=True),
+                      "model": ["a", "a", "b", "b"], "metric": "gpu_utilization",
+                      "value": [0.5, 0.25, 50.0, 25.0],
+                      "unit": ["fraction (0-1)"] * 2 + ["%"] * 2})
+    fig = plot_serving(s)
+    assert [ax.lines[0].get_ydata().tolist() for ax in fig.axes] == [[50.0, 25.0], [50.0, 25.0]]
 
 
 def test_no_plotting_library_is_imported_by_the_modules() -> None:

@@ -22,6 +22,7 @@ from evalkit.errors import HTTPError, PrometheusError
 from evalkit.snapshot import SnapshotWriter
 from tests.promserver import MODELS, NAMESPACE, T0, PromServer, selector
 from tests.servers import FaultProxy
+from tests.test_prometheus import bucket_frame, close, go_bucket_quantile
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +135,45 @@ def test_local_quantiles_match_histogram_quantile(prom, q: float) -> None:
     assert local["value"].isna().any()  # the idle stretch: no observations -> NaN on both sides
 
 
+def _promql_number(x: float) -> str:
+    return "NaN" if math.isnan(x) else ("+Inf" if x == math.inf else repr(float(x)))
+
+
+def server_bucket_quantile(prom: PromServer, q: float, buckets: list[tuple[float, float]]) -> float:
+    """``histogram_quantile`` of the live server over literal bucket samples."""
+    vec = " or ".join(
+        f'label_replace(vector({_promql_number(c)}), "le", "{_promql_number(ub)}", "", "")'
+        for ub, c in buckets)
+    doc = prom.api("query", time=T0, query=f"histogram_quantile({_promql_number(q)}, {vec})")
+    assert doc["status"] == "success", doc
+    return float(doc["data"]["result"][0]["value"][1])
+
+
+def test_local_quantiles_equal_the_server_with_nan_counts(prom) -> None:
+    """The reviewer's cases (a NaN count steers Go's sort.Search) plus random bucket sets with
+    NaN, zero and equal counts, each computed by the live Prometheus 2.42."""
+    rng = np.random.default_rng(11)
+    cases: list[tuple[float, list[tuple[float, float]]]] = [
+        (1.0, [(0.1, 10), (1, math.nan), (math.inf, 10)]),
+        (0.5, [(-1, 10), (0, math.nan), (math.inf, 0)]),
+        (0.0, [(-1, 10), (1, math.nan), (math.inf, 5)]),
+        ((100 + 5e-12) / 200, [(0.1, 100.0), (0.2, 100.0 + 1e-11), (math.inf, 200.0)]),
+    ]
+    bounds = [-1.0, 0.0, 0.05, 0.1, 0.5, 1.0, 2.5]
+    for _ in range(60):
+        k = int(rng.integers(1, 6))
+        ubs = sorted(rng.choice(bounds, k, replace=False).tolist())[: k - 1] + [math.inf]
+        counts = [float(rng.choice([math.nan, 0.0, 5.0, 10.0, float(rng.uniform(0, 10))]))
+                  for _ in ubs]
+        cases.append((float(rng.choice([0.0, 0.5, 0.9, 1.0, float(rng.uniform())])),
+                      list(zip(ubs, counts, strict=True))))
+    for q, buckets in cases:
+        want = server_bucket_quantile(prom, q, buckets)
+        got = P.quantiles_from_buckets(bucket_frame([buckets]), q)["value"].iloc[0]
+        assert close(got, want), (q, buckets, got, want)
+        assert close(go_bucket_quantile(q, buckets), want), (q, buckets)
+
+
 def test_local_quantiles_per_engine_match(prom) -> None:
     sel = selector(FP16)
     buckets = f"rate(vllm:inter_token_latency_seconds_bucket{{{sel}}}[5m])"
@@ -230,6 +270,107 @@ def test_a_warnings_answer_is_flagged_partial() -> None:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+class _Canned(BaseHTTPRequestHandler):
+    """Answers every POST with one fixed (status, content type, body); counts requests."""
+
+    status, ctype, body = 200, "application/json", b""
+    seen: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).seen.append(self.path)
+        self.send_response(self.status)
+        self.send_header("Content-Type", self.ctype)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+
+def canned(status: int, body: bytes, ctype: str = "application/json"):
+    handler = type("H", (_Canned,), {"status": status, "body": body, "ctype": ctype, "seen": []})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, handler, f"http://127.0.0.1:{srv.server_address[1]}"
+
+
+def test_a_real_503_timeout_is_retried_then_raised_with_its_error_type(prom) -> None:
+    """Prometheus 2.42 answers a query over its `timeout` with 503 {"errorType":"timeout"}."""
+    form = {"query": "count_over_time(vector(time())[1d:1s])", "start": "0", "end": "86400",
+            "step": "60", "timeout": "1ms"}
+    with FaultProxy(prom.url) as proxy:
+        client = fast_client(proxy.url)
+        with pytest.raises(PrometheusError) as exc:
+            P._fetch(client, "api/v1/query_range", form, None)
+        tries = len(proxy.requests_seen)
+    assert exc.value.error_type == "timeout" and exc.value.status == 503
+    assert "timed out" in exc.value.error and "failed after 4 attempt(s)" in str(exc.value)
+    assert tries == client.retry.attempts == 4
+
+
+def test_a_503_unavailable_body_is_retried_and_recovers_or_keeps_its_type(prom) -> None:
+    body = json.dumps({"status": "error", "errorType": "unavailable",
+                       "error": "too many concurrent queries"})
+    with FaultProxy(prom.url) as proxy:
+        proxy.inject("503", times=2, body=body)
+        f = P.query(proxy.url, "vector(1)", T0, client=fast_client(proxy.url))
+        assert f["value"].tolist() == [1.0]
+        proxy.clear()
+        proxy.inject("503", times=None, body=body)
+        with pytest.raises(PrometheusError) as exc:
+            P.query(proxy.url, "vector(1)", T0, client=fast_client(proxy.url))
+    assert (exc.value.error_type, exc.value.status) == ("unavailable", 503)
+    assert exc.value.error == "too many concurrent queries"
+
+
+def test_a_499_canceled_answer_keeps_its_error_type_and_is_not_retried() -> None:
+    srv, h, url = canned(
+        499, b'{"status":"error","errorType":"canceled","error":"context canceled"}')
+    try:
+        with pytest.raises(PrometheusError) as exc:
+            P.query(url, "up", T0, client=fast_client(url))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert (exc.value.error_type, exc.value.error, exc.value.status) == (
+        "canceled", "context canceled", 499)
+    assert len(h.seen) == 1
+
+
+def test_a_400_that_is_not_a_prometheus_answer_is_an_http_error_not_retried() -> None:
+    """kube-rbac-proxy on the Thanos tenancy port answers a missing ?namespace= like this."""
+    srv, h, url = canned(400, b"Bad Request\n", "text/plain; charset=utf-8")
+    try:
+        with pytest.raises(HTTPError) as exc:
+            P.query_range(url, "up", T0, T0 + 60, 60, client=fast_client(url))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert exc.value.status == 400 and "Bad Request" in str(exc.value)
+    assert getattr(exc.value, "error_type", None) != "bad_payload"
+    assert len(h.seen) == 1
+
+
+def test_a_string_answer_is_not_retried() -> None:
+    srv, h, url = canned(200, b'{"status":"success","data":{"resultType":"string",'
+                              b'"result":[1700000000,"hello"]}}')
+    try:
+        with pytest.raises(PrometheusError) as exc:
+            P.query(url, '"hello"', T0, client=fast_client(url))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert exc.value.error_type == "unsupported_result_type" and len(h.seen) == 1
+
+
+def test_a_real_string_answer_is_a_clear_error(prom) -> None:
+    with pytest.raises(PrometheusError) as exc:
+        P.query(prom.url, '"hello"', T0)
+    assert exc.value.error_type == "unsupported_result_type"
 
 
 # ----------------------------------------------------------------------------- faults (last)

@@ -109,3 +109,54 @@ def test_regex_quote_matches_literally() -> None:
     name = "mistral-24b.v1+(x)"
     assert re.fullmatch(promql.regex_quote(name), name)
     assert not re.fullmatch(promql.regex_quote(name), "mistral-24bXv1+(x)")
+
+
+def test_numpy_quantiles_render_as_plain_promql_numbers() -> None:
+    import numpy as np
+
+    q = promql.ttft_quantile(np.float64(0.9), 'model_name="m"', by=())
+    assert q.startswith("histogram_quantile(0.9, ") and "np." not in q
+    itl = promql.itl_quantile(np.float64(0.5), 'model_name="m"')
+    assert itl.count("histogram_quantile(0.5, ") == 2
+    assert promql.ttft_quantile(1, 'model_name="m"').startswith("histogram_quantile(1.0, ")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "0.9", None, True,
+                                 1j, [0.9]])
+def test_quantile_must_be_a_finite_real(bad: object) -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        promql.ttft_quantile(bad, 'model_name="m"')  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fn", ["rate", "increase", "irate"])
+def test_range_functions_on_the_whitelist_are_used(fn: str) -> None:
+    assert f"({fn}(vllm:time_to_first_token_seconds_bucket" in promql.ttft_quantile(0.5, "", fn=fn)
+    assert f"{fn}(vllm:time_to_first_token_seconds_sum" in promql.ttft_mean("", fn=fn)
+
+
+@pytest.mark.parametrize("fn", ["delta", "rate(x[1m])) or vector(1) or (rate", "", "RATE"])
+def test_other_range_functions_are_refused(fn: str) -> None:
+    with pytest.raises(ValueError, match="range function"):
+        promql.ttft_quantile(0.5, 'model_name="m"', fn=fn)
+    with pytest.raises(ValueError, match="range function"):
+        promql.itl_quantile(0.5, 'model_name="m"', fn=fn)
+    with pytest.raises(ValueError, match="range function"):
+        promql.ttft_mean('model_name="m"', fn=fn)
+
+
+@pytest.mark.parametrize("metric", ["DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
+                                    "ns:gpu_util:avg", "_x"])
+def test_valid_gpu_metric_names_are_accepted(metric: str) -> None:
+    assert promql.gpu_utilization('pod=~"p.*"', metric=metric).count(metric + "{") == 2
+    assert promql.serving_queries('pod=~"p.*"', gpu_metric=metric)["gpu_utilization"]
+
+
+@pytest.mark.parametrize("metric", ["DCGM_FI_DEV_GPU_UTIL) or vector(1", "9lives", "a-b", "",
+                                    "a{b=\"c\"}", "ünï"])
+def test_invalid_metric_names_are_refused_not_pasted(metric: str) -> None:
+    with pytest.raises(ValueError, match="metric name"):
+        promql.gpu_utilization('pod=~"p.*"', metric=metric)
+    with pytest.raises(ValueError, match="metric name"):  # not silently "no pod matcher"
+        promql.serving_queries('pod=~"p.*"', gpu_metric=metric)
+    with pytest.raises(ValueError, match="metric name"):
+        promql.metric_name(metric)

@@ -178,12 +178,14 @@ def test_prometheus_part_is_called_with_the_writer(api, kubeconfig, tmp_path: Pa
         writer.write_json("prometheus/fake.json", {"status": "success"})
         writer.add_source("prometheus", {"url": kw["url"], "insecure": False})
 
-    prom = pytest.importorskip("evalkit.prometheus")
+    import evalkit.prometheus as prom
+
     monkeypatch.setattr(prom, "snapshot_prometheus", fake_snapshot_prometheus, raising=False)
     out = pull(tmp_path / "snap", namespace=NS, prometheus="http://127.0.0.1:9",
                models={"m": None}, start="s", end="e", step="30s", prometheus_token="tok-prom-1")
     assert seen == {"url": "http://127.0.0.1:9", "models": {"m": None}, "start": "s", "end": "e",
-                    "step": "30s", "token": "tok-prom-1", "ca_bundle": None, "insecure": False}
+                    "step": "30s", "token": "tok-prom-1", "ca_bundle": None, "insecure": False,
+                    "namespace": None, "headers": None}
     assert (out / "prometheus/fake.json").is_file()
     assert set(open_snapshot(out).manifest["sources"]) == {"lmevaljobs", "prometheus"}
 
@@ -195,7 +197,8 @@ def test_missing_samples_folder_fails_before_any_request(api, kubeconfig, tmp_pa
 
 
 def test_snapshot_reads_back_like_the_live_call(api, kubeconfig, samples, tmp_path: Path) -> None:
-    lmeval = pytest.importorskip("evalkit.lmeval")
+    import evalkit.lmeval as lmeval
+
     out = pull(tmp_path / "snap", namespace=NS, samples=samples)
     live = lmeval.load_lmeval(namespace=NS)
     offline = lmeval.load_lmeval(out)

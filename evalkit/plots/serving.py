@@ -19,11 +19,14 @@ from .. import frames
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["plot_serving", "plot_ttft_quantiles", "PANELS"]
+__all__ = ["plot_serving", "plot_ttft_quantiles", "PANELS", "axis_for"]
 
 ESTIMATE_NOTE = "histogram quantiles: bucket-interpolated estimates"
 
-#: (title, metrics, y label, scale) of each row of :func:`plot_serving`.
+#: (title, metrics, y label, scale) of each row of :func:`plot_serving`. ``y label`` and
+#: ``scale`` hold for the metric's usual unit (:data:`evalkit.promql.UNITS`); when the frame's
+#: ``unit`` column says otherwise (GPU utilisation as a 0–1 fraction from
+#: ``DCGM_FI_PROF_GR_ENGINE_ACTIVE``), the axis follows the data: see :func:`axis_for`.
 PANELS: list[tuple[str, tuple[str, ...], str, float]] = [
     ("TTFT P50/P90/P99 (bucket-interpolated estimate)", ("ttft_p50", "ttft_p90", "ttft_p99"),
      "seconds", 1.0),
@@ -32,7 +35,36 @@ PANELS: list[tuple[str, tuple[str, ...], str, float]] = [
     ("KV-cache usage", ("kv_cache_usage",), "% of KV cache", 100.0),
     ("GPU utilisation (mean over the model's GPUs)", ("gpu_utilization",), "%", 1.0),
 ]
+_FRACTION = "fraction (0-1)"
+PARTIAL_NOTE = " — PARTIAL DATA (Prometheus warnings)"
 _STYLE = {"p50": "-", "p90": "--", "p99": ":"}
+
+
+def _units(series: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
+    if "unit" not in series.columns:
+        return []
+    sub = series[series["metric"].isin(list(metrics))]
+    return [str(u) for u in dict.fromkeys(sub["unit"].dropna().astype(str)) if u]
+
+
+def axis_for(units: Sequence[str], ylabel: str, scale: float) -> tuple[str, dict[str, float]]:
+    """The y label and the scale of each unit for a panel declared as ``ylabel`` × ``scale``.
+
+    On a percent axis (``ylabel`` starting with ``%``) a ``"fraction (0-1)"`` series is drawn
+    × 100 and a ``"%"`` series as is, whatever the panel's default scale, so GPU utilisation
+    from ``DCGM_FI_PROF_GR_ENGINE_ACTIVE`` (0–1) and from ``DCGM_FI_DEV_GPU_UTIL`` (%) land on
+    the same axis; the label says when a fraction was converted. Other units keep ``scale``.
+
+    >>> axis_for(["fraction (0-1)"], "%", 1.0)
+    ('% (0-1 fraction × 100)', {'fraction (0-1)': 100.0})
+    >>> axis_for(["%"], "%", 1.0)
+    ('%', {'%': 1.0})
+    """
+    if not ylabel.lstrip().startswith("%"):
+        return ylabel, {u: scale for u in units}
+    scales = {u: 100.0 if u == _FRACTION else (1.0 if u == "%" else scale) for u in units}
+    converted = _FRACTION in scales and scale != 100.0  # a fraction on a panel declared in %
+    return (f"{ylabel} (0-1 fraction × 100)" if converted else ylabel), scales
 
 
 def _models(series: pd.DataFrame, models: Sequence[str] | None) -> list[str]:
@@ -91,13 +123,16 @@ def plot_serving(series: pd.DataFrame, *, models: Sequence[str] | None = None,
         sub = series[series["model"].astype(str) == model]
         for r, (title, metrics, ylabel, scale) in enumerate(rows):
             ax = axes[r][c]
+            ylabel, scales = axis_for(_units(series, metrics), ylabel, scale)
             for metric in metrics:
                 d = sub[sub["metric"] == metric].sort_values("timestamp")
                 if d.empty:
                     continue
                 ls = _STYLE.get(metric.rsplit("_", 1)[-1], "-")
                 label = metric.rsplit("_", 1)[-1].upper() if len(metrics) > 1 else None
-                ax.plot(d["timestamp"], d["value"] * scale, ls, lw=1.2, label=label)
+                factor = d["unit"].astype(str).map(scales).fillna(scale).to_numpy(dtype=float)
+                ax.plot(d["timestamp"], d["value"].to_numpy(dtype=float) * factor, ls, lw=1.2,
+                        label=label)
             if r == 0:
                 ax.set_title(f"{model}\n{title}", fontsize=10)
             else:
@@ -109,7 +144,7 @@ def plot_serving(series: pd.DataFrame, *, models: Sequence[str] | None = None,
             ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.tick_params(axis="x", labelrotation=30)
-    partial = " — PARTIAL DATA (Prometheus warnings)" if series.attrs.get("partial") else ""
+    partial = PARTIAL_NOTE if series.attrs.get("partial") else ""
     fig.suptitle(f"Serving metrics per model ({ESTIMATE_NOTE}){partial}", fontsize=11)
     fig.tight_layout()
     return fig
@@ -117,7 +152,8 @@ def plot_serving(series: pd.DataFrame, *, models: Sequence[str] | None = None,
 
 def plot_ttft_quantiles(series: pd.DataFrame, *, models: Sequence[str] | None = None,
                         metric_prefix: str = "ttft", ax: Any = None) -> Figure:
-    """TTFT (or ``metric_prefix="itl"``) P50/P90/P99 of all models on one axis.
+    """TTFT (or ``metric_prefix="itl"``) P50/P90/P99 of all models on one axis; the title
+    says PARTIAL DATA when the frame is partial (``attrs["partial"]``).
 
     >>> import pandas as pd
     >>> s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True),
@@ -142,7 +178,8 @@ def plot_ttft_quantiles(series: pd.DataFrame, *, models: Sequence[str] | None = 
                 ax.plot(d["timestamp"], d["value"], ls, color=colors[i % len(colors)], lw=1.2,
                         label=f"{model} {q.upper()}")
     name = "Time to first token" if metric_prefix == "ttft" else "Inter-token latency"
-    ax.set_title(f"{name} P50/P90/P99 ({ESTIMATE_NOTE})", fontsize=10)
+    partial = PARTIAL_NOTE if series.attrs.get("partial") else ""
+    ax.set_title(f"{name} P50/P90/P99 ({ESTIMATE_NOTE}){partial}", fontsize=10)
     ax.set_ylabel("seconds (bucket-interpolated estimate)")
     ax.grid(alpha=0.3)
     if ax.lines:
