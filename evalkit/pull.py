@@ -33,7 +33,6 @@ PosixPath('snap')
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import time
@@ -44,14 +43,10 @@ from ._version import __version__
 from .errors import EvalkitError, SourceError
 from .http import Auth, safe_url
 from .lmeval import job_record, match_samples
-from .snapshot import LMEVALJOBS, SnapshotWriter, sample_relpath
+from .snapshot import LMEVALJOBS, SnapshotWriter, sample_relpath, utc_now
 
 log = logging.getLogger("evalkit.pull")
 
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pull(
@@ -109,7 +104,7 @@ def pull(
                             description=f"evalkit pull of LMEvalJobs in namespace {namespace}",
                             extra={"insecure": bool(insecure), "pulled_by": f"evalkit {__version__}"})
     with writer:
-        started = _now()
+        started = utc_now()
         with connect(context=context, kubeconfig=kubeconfig, token=token, ca_bundle=ca_bundle,
                      insecure=insecure) as conn:
             pages: list[int] = []
@@ -135,7 +130,7 @@ def pull(
             "pages": len(pages),
             "items": len(items),
             "started_at": started,
-            "finished_at": _now(),
+            "finished_at": utc_now(),
         })
         insecure_any = bool(info.get("insecure"))
         if samples is not None:

@@ -118,7 +118,8 @@ def open_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(p, manifest)
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The current UTC time as RFC 3339 with seconds (manifest timestamps)."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -148,7 +149,7 @@ class SnapshotWriter:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "evalkit_version": __version__,
-            "created_at": created_at or _now(),
+            "created_at": created_at or utc_now(),
             "demo": bool(demo),
             "description": description,
             "sources": {},
