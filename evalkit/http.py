@@ -361,8 +361,6 @@ class RetryPolicy:
         return base * (0.5 + random.random() / 2)
 
 
-NO_RETRY = RetryPolicy(attempts=1)
-
 #: Methods repeated after a timeout or a lost connection by default (RFC 9110 idempotent).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
