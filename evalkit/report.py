@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,5 @@ def _cell_name(nb_path: Path, exec_count: int | None) -> str:
 
 def _error_log(exc: Any) -> str:
     tb = getattr(exc, "traceback", None) or []
-    import re
-
     ansi = re.compile(r"\x1b\[[0-9;]*m")
     return ansi.sub("", "\n".join(tb) if tb else str(exc)) + "\n"

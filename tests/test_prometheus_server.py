@@ -6,6 +6,7 @@ except under ``CI=true`` where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -291,11 +292,18 @@ class _Canned(BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
 def canned(status: int, body: bytes, ctype: str = "application/json"):
+    """A loopback server that answers every request with ``status``/``body``; yields
+    ``(handler, url)`` (``handler.seen`` lists the requests) and stops afterwards."""
     handler = type("H", (_Canned,), {"status": status, "body": body, "ctype": ctype, "seen": []})
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, handler, f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        yield handler, f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def test_a_real_503_timeout_is_retried_then_raised_with_its_error_type(prom) -> None:
@@ -328,14 +336,9 @@ def test_a_503_unavailable_body_is_retried_and_recovers_or_keeps_its_type(prom) 
 
 
 def test_a_499_canceled_answer_keeps_its_error_type_and_is_not_retried() -> None:
-    srv, h, url = canned(
-        499, b'{"status":"error","errorType":"canceled","error":"context canceled"}')
-    try:
-        with pytest.raises(PrometheusError) as exc:
-            P.query(url, "up", T0, client=fast_client(url))
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with canned(499, b'{"status":"error","errorType":"canceled","error":"context canceled"}'
+                ) as (h, url), pytest.raises(PrometheusError) as exc:
+        P.query(url, "up", T0, client=fast_client(url))
     assert (exc.value.error_type, exc.value.error, exc.value.status) == (
         "canceled", "context canceled", 499)
     assert len(h.seen) == 1
@@ -343,27 +346,18 @@ def test_a_499_canceled_answer_keeps_its_error_type_and_is_not_retried() -> None
 
 def test_a_400_that_is_not_a_prometheus_answer_is_an_http_error_not_retried() -> None:
     """kube-rbac-proxy on the Thanos tenancy port answers a missing ?namespace= like this."""
-    srv, h, url = canned(400, b"Bad Request\n", "text/plain; charset=utf-8")
-    try:
-        with pytest.raises(HTTPError) as exc:
-            P.query_range(url, "up", T0, T0 + 60, 60, client=fast_client(url))
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with canned(400, b"Bad Request\n", "text/plain; charset=utf-8") as (h, url), \
+            pytest.raises(HTTPError) as exc:
+        P.query_range(url, "up", T0, T0 + 60, 60, client=fast_client(url))
     assert exc.value.status == 400 and "Bad Request" in str(exc.value)
     assert getattr(exc.value, "error_type", None) != "bad_payload"
     assert len(h.seen) == 1
 
 
 def test_a_string_answer_is_not_retried() -> None:
-    srv, h, url = canned(200, b'{"status":"success","data":{"resultType":"string",'
-                              b'"result":[1700000000,"hello"]}}')
-    try:
-        with pytest.raises(PrometheusError) as exc:
-            P.query(url, '"hello"', T0, client=fast_client(url))
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    answer = b'{"status":"success","data":{"resultType":"string","result":[1700000000,"hello"]}}'
+    with canned(200, answer) as (h, url), pytest.raises(PrometheusError) as exc:
+        P.query(url, '"hello"', T0, client=fast_client(url))
     assert exc.value.error_type == "unsupported_result_type" and len(h.seen) == 1
 
 
