@@ -1,11 +1,14 @@
 """evalkit: evidence for replacing a full-precision LLM with its quantized twin.
 
 >>> import evalkit as ek
->>> res = ek.load_lmeval(ek.demo_path())            # doctest: +SKIP
->>> ek.compare(res.scores, baseline="mistral-24b", candidate="mistral-24b-quantized")  # doctest: +SKIP
+>>> a = ek.analyze(ek.load(ek.demo_path()))                  # doctest: +SKIP
+>>> a.comparison.frame[["task", "delta", "ci_low", "ci_high", "verdict"]]  # doctest: +SKIP
 
-Nothing heavy is imported here: plotting, papermill, kubernetes and the model registry client
-load only when a function that needs them runs.
+The house (see ``docs/architecture.md``): ``core`` → sources (``lmeval``, ``prometheus``,
+``registry``, ``guidellm``; ``kube``, ``promql``) → ``bundle``/``pull`` → ``analysis`` →
+``analyze`` → ``present`` and ``publish`` → ``cli``; layers only look down. Nothing heavy is
+imported here: plotting, papermill, kubernetes and the model registry client load only when a
+function that needs them runs.
 """
 
 from __future__ import annotations
@@ -14,48 +17,55 @@ import importlib
 from typing import Any
 
 from ._version import __version__
-from .errors import (
+from .core.errors import (
     AuthError,
     BadResponseBody,
     ConfigError,
     EvalkitError,
     HTTPError,
+    InputError,
+    LockedError,
     NotFoundError,
     PrometheusError,
     ReportError,
     SchemaError,
+    SnapshotError,
     SourceError,
     UnknownModelError,
 )
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {
+    "load": "evalkit.bundle",
+    "Bundle": "evalkit.bundle",
     "load_lmeval": "evalkit.lmeval",
     "LMEvalResult": "evalkit.lmeval",
     "HEADLINE_METRICS": "evalkit.lmeval",
     "headline_metric": "evalkit.lmeval",
-    "open_snapshot": "evalkit.snapshot",
-    "SnapshotWriter": "evalkit.snapshot",
-    "demo_path": "evalkit.snapshot",
-    "compare": "evalkit.analysis.quality",
-    "recovery": "evalkit.analysis.quality",
-    "comparability": "evalkit.analysis.quality",
-    "flips": "evalkit.analysis.quality",
-    "trend": "evalkit.analysis.quality",
+    "open_snapshot": "evalkit.core.snapshot",
+    "SnapshotWriter": "evalkit.core.snapshot",
+    "demo_path": "evalkit._resources",
+    "compare": "evalkit.analysis.compare",
+    "recovery": "evalkit.analysis.recovery",
+    "comparability": "evalkit.analysis.comparability",
+    "flips": "evalkit.analysis.flips",
+    "trend": "evalkit.analysis.trend",
+    "serving_summary": "evalkit.analysis.serving",
     "serving_metrics": "evalkit.prometheus",
     "serving_window": "evalkit.prometheus",
     "query_range": "evalkit.prometheus",
-    "serving_summary": "evalkit.analysis.serving",
-    "analyze": "evalkit.summary",
-    "Analysis": "evalkit.summary",
-    "run_report": "evalkit.report",
-    "pull": "evalkit.pull",
+    "analyze": "evalkit.analysis.pipeline",
+    "Analysis": "evalkit.analysis.pipeline",
+    "run_report": "evalkit.present.report",
+    "write_outputs": "evalkit.present.summary_json",
+    "pull": "evalkit.collect",
+    "pull_sources": "evalkit.collect",
 }
 
-__all__ = sorted([
-    "__version__", "AuthError", "BadResponseBody", "ConfigError", "EvalkitError", "HTTPError", "NotFoundError", "PrometheusError",
-    "ReportError", "SchemaError", "SourceError", "UnknownModelError", *_LAZY,
-])
+_ERRORS = ["AuthError", "BadResponseBody", "ConfigError", "EvalkitError", "HTTPError",
+           "InputError", "LockedError", "NotFoundError", "PrometheusError", "ReportError",
+           "SchemaError", "SnapshotError", "SourceError", "UnknownModelError"]
+__all__ = sorted(["__version__", *_ERRORS, *_LAZY])
 
 
 def __getattr__(name: str) -> Any:

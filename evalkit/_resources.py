@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import EvalkitError
+from .core.errors import EvalkitError
 
 _PKG = Path(__file__).resolve().parent
 _SOURCE = {
@@ -27,3 +27,12 @@ def resource(name: str) -> Path:
         return checkout
     raise EvalkitError(f"evalkit resource {name!r} is missing from this installation "
                        f"(looked in {packaged} and {checkout}); reinstall evalkit")
+
+
+def demo_path() -> Path:
+    """The bundled demo snapshot: GENERATED demo data (``scripts/make_demo_snapshot.py``).
+
+    >>> demo_path().name
+    'demo'
+    """
+    return resource("demo")

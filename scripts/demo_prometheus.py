@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit import prometheus as P
+from evalkit.core.timeutil import step_to_ms, to_ms, to_seconds, to_unix
+from evalkit.prometheus.client import chunks
 from evalkit import promql
 
 NAMESPACE = "private-ai-demo"
@@ -139,7 +141,7 @@ def write_demo_prometheus(writer: Any, *, start: Any, end: Any, step: Any = "60s
 
     Parameters
     ----------
-    writer : an open :class:`evalkit.snapshot.SnapshotWriter`.
+    writer : an open :class:`evalkit.core.snapshot.SnapshotWriter`.
     start, end, step : the simulated range (as for :func:`evalkit.prometheus.query_range`).
     seed : random seed; the same arguments always give byte-identical files.
 
@@ -148,13 +150,13 @@ def write_demo_prometheus(writer: Any, *, start: Any, end: Any, step: Any = "60s
     The manifest source entry (also stored with ``writer.add_source("prometheus", ...)``,
     marked ``"demo": True``).
     """
-    s_ms = P._ms(P.to_unix(start))
-    e_ms = P._ms(P.to_unix(end))
-    step_ms = P._ms(P.to_seconds(step))
+    s_ms = to_ms(to_unix(start))
+    e_ms = to_ms(to_unix(end))
+    step_ms = step_to_ms(step)
     n = (e_ms - s_ms) // step_ms + 1
     step_s = step_ms / 1000
     ms = s_ms + np.arange(n, dtype=np.int64) * step_ms
-    w_s = max(P.to_seconds(window), step_s)
+    w_s = max(to_seconds(window), step_s)
     k = max(1, int(round(w_s / step_s)))  # steps per rate window
     rng = np.random.default_rng(seed)
     hours = (ms / 3.6e6) % 24
@@ -196,7 +198,7 @@ def write_demo_prometheus(writer: Any, *, start: Any, end: Any, step: Any = "60s
             labels, v = values[metric]
             rec = P.QueryRecord(m.name, metric, promql.UNITS[metric], qs[metric], "range",
                                 s_ms, e_ms, step_ms)
-            for cs, ce in P._chunks(s_ms, e_ms, step_ms, P.MAX_POINTS):
+            for cs, ce in chunks(s_ms, e_ms, step_ms, P.MAX_POINTS):
                 sl = slice((cs - s_ms) // step_ms, (ce - s_ms) // step_ms + 1)
                 body = _answer("matrix", [(labels, ms[sl], v[sl])])
                 rec.bodies.append(body)
@@ -225,7 +227,7 @@ def write_demo_prometheus(writer: Any, *, start: Any, end: Any, step: Any = "60s
 
 
 if __name__ == "__main__":  # pragma: no cover - manual preview
-    from evalkit.snapshot import SnapshotWriter
+    from evalkit.core.snapshot import SnapshotWriter
 
     out = sys.argv[1] if len(sys.argv) > 1 else "demo-prometheus-preview"
     with SnapshotWriter(out, description="demo Prometheus answers (preview)", demo=True,

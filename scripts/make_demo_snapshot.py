@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evalkit.snapshot import SnapshotWriter, sample_relpath  # noqa: E402
+from evalkit.core.snapshot import SnapshotWriter  # noqa: E402
 
 NAMESPACE = "private-ai-demo"
 TOKENIZER = "mistralai/Mistral-Small-24B-Instruct-2501"
@@ -283,7 +283,7 @@ def build(out: Path, seed: int, *, with_prometheus: bool = True) -> None:
                                     "count": len(items)})
         for job, files in samples.items():
             for name, lines in files.items():
-                w.write_bytes(sample_relpath(job, name), ("\n".join(lines) + "\n").encode())
+                w.write_bytes(f"samples/{job}/{name}", ("\n".join(lines) + "\n").encode())
         if with_prometheus:
             from demo_prometheus import write_demo_prometheus
 

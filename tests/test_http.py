@@ -1,4 +1,4 @@
-"""evalkit.http: retries, Retry-After, every FaultProxy fault kind, TLS, tokens, settings.
+"""evalkit.core.http: retries, Retry-After, every FaultProxy fault kind, TLS, tokens, settings.
 
 Every fault ends retried-and-complete or as a typed HTTPError naming the endpoint and the
 cause — never as silently short data. A fake ``sleep`` keeps the retry tests fast.
@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.errors import AuthError, HTTPError, NotFoundError
-from evalkit.http import (
-    SERVICES,
-    BearerToken,
-    Client,
-    RetryPolicy,
-    TokenFile,
-    resolve_auth,
-    resolve_url,
-    resolve_verify,
-    service_client,
-)
+from evalkit.core.auth import BearerToken, ServiceAccountToken, TokenFile, resolve_auth
+from evalkit.core.errors import AuthError, ConfigError, HTTPError, InputError, NotFoundError
+from evalkit.core.http import Client, RetryPolicy, resolve_verify
+from evalkit.core.settings import SERVICES, resolve_url, service_client
 from tests.servers import FAULT_KINDS, FaultProxy, KubeAPIServer, make_certs, make_lmevaljob
 from tests.servers.kube_api import DEFAULT_TOKEN
 
@@ -46,7 +38,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in ("EVALKIT_CA_BUNDLE", "KUBECONFIG", *(f"{p}_{s}" for p in SERVICES.values()
                                                      for s in ("URL", "TOKEN", "TOKEN_FILE"))):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
 
 
 @pytest.fixture()
@@ -222,7 +214,7 @@ def test_plain_post_is_not_repeated_after_a_drop_by_default(proxy) -> None:
 
 
 def test_validate_hook_retries_bad_bodies_and_reraises_the_last(upstream) -> None:
-    from evalkit.errors import BadResponseBody
+    from evalkit.core.errors import BadResponseBody
 
     calls = []
 
@@ -308,7 +300,7 @@ def test_ca_bundle_from_environment(https_api, certs, monkeypatch: pytest.Monkey
 
 
 def test_missing_ca_bundle_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(HTTPError, match="does not exist"):
+    with pytest.raises(ConfigError, match="is not a file"):
         resolve_verify("https://x.example", tmp_path / "nope.pem")
 
 
@@ -316,7 +308,7 @@ def test_in_cluster_service_ca_found_for_svc_hosts(tmp_path: Path, monkeypatch) 
     sa = tmp_path / "sa"
     sa.mkdir()
     (sa / "service-ca.crt").write_text("pem")
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", sa)
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", sa)
     assert resolve_verify("https://thanos-querier.openshift-monitoring.svc:9091") == \
         str(sa / "service-ca.crt")
     assert resolve_verify("https://prometheus.example.com") is True
@@ -357,15 +349,19 @@ def test_token_file_is_reread_on_every_request(tmp_path: Path) -> None:
     assert sent == ["Bearer marker-first-token-1", "Bearer marker-second-token-2"]
 
 
-def test_service_account_token_is_found_and_reread(tmp_path: Path, monkeypatch) -> None:
+def test_service_account_token_only_when_asked_and_only_over_https(
+        tmp_path: Path, monkeypatch, certs) -> None:
     sa = tmp_path / "sa"
     sa.mkdir()
     (sa / "token").write_text("marker-sa-token-aaaa")
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", sa)
-    auth = resolve_auth(None, env_prefix="EVALKIT_PROMETHEUS")
-    assert isinstance(auth, TokenFile)
-    with KubeAPIServer({"demo": []}, token="marker-sa-token-aaaa") as api:
-        client = Client(api.url, auth=auth)
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", sa)
+    assert resolve_auth(None, env_prefix="EVALKIT_PROMETHEUS") is None  # not opted in
+    auth = resolve_auth(None, env_prefix="EVALKIT_PROMETHEUS", service_account=True)
+    assert isinstance(auth, ServiceAccountToken)
+    with pytest.raises(ConfigError, match="over plain http"):
+        Client("http://127.0.0.1:9", auth=auth)
+    with KubeAPIServer({"demo": []}, token="marker-sa-token-aaaa", tls=certs) as api:
+        client = Client(api.url, auth=auth, ca_bundle=certs.ca_cert)
         client.get_json(LIST)
         (sa / "token").write_text("marker-sa-token-bbbb")  # projected token rotated
         api.token = "marker-sa-token-bbbb"
@@ -374,7 +370,12 @@ def test_service_account_token_is_found_and_reread(tmp_path: Path, monkeypatch) 
 
 
 def test_unreadable_token_file_is_an_auth_error(tmp_path: Path, upstream) -> None:
-    client = Client(upstream.url, auth=TokenFile(tmp_path / "missing"))
+    with pytest.raises(AuthError, match="cannot read token file"):
+        TokenFile(tmp_path / "missing")  # read once when it enters
+    token = tmp_path / "token"
+    token.write_text("marker-file-token-1")
+    client = Client(upstream.url, auth=TokenFile(token))
+    token.unlink()  # gone later: the next request says so
     with pytest.raises(AuthError, match="cannot read token file"):
         client.get_json("/version")
 
@@ -410,10 +411,12 @@ def test_service_client_reads_the_environment(service: str, monkeypatch) -> None
 
 
 def test_service_client_without_url_names_the_variable() -> None:
-    with pytest.raises(HTTPError, match="EVALKIT_PROMETHEUS_URL"):
+    with pytest.raises(ConfigError, match="EVALKIT_PROMETHEUS_URL"):
         service_client("prometheus")
-    with pytest.raises(HTTPError, match="http"):
+    with pytest.raises(InputError, match="http"):
         resolve_url("ftp://x", "EVALKIT_REGISTRY_URL")
+    with pytest.raises(InputError, match="query string"):
+        resolve_url("https://thanos:9091/?namespace=x", "EVALKIT_PROMETHEUS_URL")
     with pytest.raises(ValueError):
         service_client("grafana", "http://127.0.0.1:1")
 

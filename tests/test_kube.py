@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from evalkit import kube
-from evalkit.errors import AuthError, ConfigError, HTTPError, NotFoundError
-from evalkit.http import RetryPolicy
+from evalkit.core.errors import AuthError, ConfigError, HTTPError, InputError, NotFoundError
+from evalkit.core.http import RetryPolicy
+from evalkit.lmeval import list_lmevaljobs
 from tests.servers import FaultProxy, KubeAPIServer, make_certs, make_lmevaljob
 
 NS = "private-ai-demo"
@@ -29,7 +30,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.delenv("EVALKIT_CA_BUNDLE", raising=False)
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
 
 
 @pytest.fixture()
@@ -54,7 +55,7 @@ def names(doc: dict) -> list[str]:
 
 def test_kubeconfig_env_pages_return_every_job_untouched(api, kubeconfig) -> None:
     progress: list[tuple] = []
-    doc = kube.list_lmevaljobs(NS, page_size=3, progress=lambda *a: progress.append(a))
+    doc = list_lmevaljobs(NS, page_size=3, progress=lambda *a: progress.append(a))
     assert doc["kind"] == "LMEvalJobList"
     assert doc["apiVersion"] == "trustyai.opendatahub.io/v1alpha1"
     assert doc["items"] == api.jobs(NS)  # exactly what the API holds, in order
@@ -67,14 +68,14 @@ def test_kubeconfig_env_pages_return_every_job_untouched(api, kubeconfig) -> Non
 
 
 def test_no_limit_single_page(api, kubeconfig) -> None:
-    doc = kube.list_lmevaljobs(NS, page_size=0)
+    doc = list_lmevaljobs(NS, page_size=0)
     assert len(doc["items"]) == 7
     assert "limit" not in api.requests_seen[-1].query
 
 
 def test_server_short_pages_are_followed(kubeconfig, api) -> None:
     api.max_page_size = 2
-    assert len(kube.list_lmevaljobs(NS)["items"]) == 7
+    assert len(list_lmevaljobs(NS)["items"]) == 7
 
 
 @pytest.mark.parametrize("selector, expected", [
@@ -88,34 +89,34 @@ def test_server_short_pages_are_followed(kubeconfig, api) -> None:
     ("app=other", []),
 ])
 def test_label_selector(api, kubeconfig, selector: str, expected: list[str]) -> None:
-    doc = kube.list_lmevaljobs(NS, label_selector=selector, page_size=2)
+    doc = list_lmevaljobs(NS, label_selector=selector, page_size=2)
     assert names(doc) == expected
     assert all(r.query.get("labelSelector") == selector for r in api.requests_seen)
 
 
 def test_bad_selector_is_a_typed_error(api, kubeconfig) -> None:
     with pytest.raises(HTTPError, match="400"):
-        kube.list_lmevaljobs(NS, label_selector="a in (b")
+        list_lmevaljobs(NS, label_selector="a in (b")
 
 
 def test_context_selects_another_cluster(tmp_path: Path, monkeypatch) -> None:
     with KubeAPIServer({NS: _jobs(2)}) as a, KubeAPIServer({NS: _jobs(5)}) as b:
         path = a.write_kubeconfig(tmp_path / "kc", extra_contexts={"other": b.url})
-        assert len(kube.list_lmevaljobs(NS, kubeconfig=path)["items"]) == 2
-        assert len(kube.list_lmevaljobs(NS, kubeconfig=path, context="other")["items"]) == 5
+        assert len(list_lmevaljobs(NS, kubeconfig=path)["items"]) == 2
+        assert len(list_lmevaljobs(NS, kubeconfig=path, context="other")["items"]) == 5
         with pytest.raises(ConfigError, match="nope"):
-            kube.list_lmevaljobs(NS, kubeconfig=path, context="nope")
+            list_lmevaljobs(NS, kubeconfig=path, context="nope")
 
 
 def test_kubeconfig_list_in_env(api, tmp_path: Path, monkeypatch) -> None:
     path = api.write_kubeconfig(tmp_path / "kc")
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{path}")
-    assert len(kube.list_lmevaljobs(NS)["items"]) == 7
+    assert len(list_lmevaljobs(NS)["items"]) == 7
 
 
 def test_token_argument_replaces_kubeconfig_credentials(api, tmp_path: Path) -> None:
     path = api.write_kubeconfig(tmp_path / "kc", token="stale-token-000")
-    doc = kube.list_lmevaljobs(NS, kubeconfig=path, token=api.token)
+    doc = list_lmevaljobs(NS, kubeconfig=path, token=api.token)
     assert len(doc["items"]) == 7
 
 
@@ -128,7 +129,7 @@ def test_retries_through_faults_still_return_every_job(api, tmp_path: Path) -> N
         waits: list[float] = []
         conn = kube.connect(kubeconfig=path, sleep=waits.append,
                             retry=RetryPolicy(attempts=4, backoff=0.01))
-        doc = kube.list_lmevaljobs(NS, page_size=2, connection=conn)
+        doc = list_lmevaljobs(NS, page_size=2, connection=conn)
     assert doc["items"] == api.jobs(NS)
     assert sorted(f for f in (r.fault for r in proxy.requests_seen) if f) == \
         ["429", "503", "truncate"]
@@ -147,7 +148,7 @@ def _one_line(exc: BaseException) -> str:
 def test_401_names_login_and_rbac(api, tmp_path: Path) -> None:
     path = api.write_kubeconfig(tmp_path / "kc", token="marker-bad-token-401")
     with pytest.raises(AuthError) as ei:
-        kube.list_lmevaljobs(NS, kubeconfig=path)
+        list_lmevaljobs(NS, kubeconfig=path)
     text = _one_line(ei.value)
     assert "401" in text and "oc login" in text
     assert f"`get` and `list` on lmevaljobs.trustyai.opendatahub.io in namespace {NS}" in text
@@ -157,7 +158,7 @@ def test_401_names_login_and_rbac(api, tmp_path: Path) -> None:
 
 def test_403_names_the_missing_rbac(api, kubeconfig) -> None:
     with pytest.raises(AuthError) as ei:
-        kube.list_lmevaljobs("locked")
+        list_lmevaljobs("locked")
     text = _one_line(ei.value)
     assert "403" in text and api.user in text
     assert "`get` and `list` on lmevaljobs.trustyai.opendatahub.io in namespace locked" in text
@@ -165,37 +166,37 @@ def test_403_names_the_missing_rbac(api, kubeconfig) -> None:
 
 def test_missing_crd_says_trustyai_is_not_installed(kubeconfig) -> None:
     with KubeAPIServer({NS: []}, crd_installed=False) as api, pytest.raises(NotFoundError) as ei:
-        kube.list_lmevaljobs(NS, kubeconfig=api.write_kubeconfig(kubeconfig))
+        list_lmevaljobs(NS, kubeconfig=api.write_kubeconfig(kubeconfig))
     text = _one_line(ei.value)
     assert "TrustyAI operator" in text and "not installed" in text and "CRD" in text
 
 
 def test_unknown_namespace(api, kubeconfig) -> None:
     with pytest.raises(NotFoundError, match="namespace nowhere not found"):
-        kube.list_lmevaljobs("nowhere")
+        list_lmevaljobs("nowhere")
 
 
 def test_expired_continue_token_is_a_clear_error(api, kubeconfig) -> None:
     api.expire_tokens_after_pages = 1
     with pytest.raises(HTTPError) as ei:
-        kube.list_lmevaljobs(NS, page_size=3)
+        list_lmevaljobs(NS, page_size=3)
     text = _one_line(ei.value)
     assert ei.value.status == 410 and "continue token expired" in text and "run again" in text
 
 
 def test_no_configuration_at_all(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="oc login"):
-        kube.list_lmevaljobs(NS)
+        list_lmevaljobs(NS)
 
 
 def test_missing_kubeconfig_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no kubeconfig file"):
-        kube.list_lmevaljobs(NS, kubeconfig=tmp_path / "nope")
+        list_lmevaljobs(NS, kubeconfig=tmp_path / "nope")
 
 
 def test_namespace_is_required(api, kubeconfig) -> None:
-    with pytest.raises(ValueError):
-        kube.list_lmevaljobs("")
+    with pytest.raises(InputError, match="namespace"):
+        list_lmevaljobs("")
 
 
 # ------------------------------------------------------------------------------ TLS, certs, in-cluster
@@ -209,7 +210,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory):
 def test_client_certificate_kubeconfig(certs, tmp_path: Path) -> None:
     with KubeAPIServer({NS: _jobs(3)}, tls=certs) as api:
         path = api.write_kubeconfig(tmp_path / "kc", token=None, client_cert=True)
-        doc = kube.list_lmevaljobs(NS, kubeconfig=path)
+        doc = list_lmevaljobs(NS, kubeconfig=path)
         assert len(doc["items"]) == 3
         assert api.requests_seen[-1].user == "evalkit-test-user"
         assert "Authorization" not in api.requests_seen[-1].headers
@@ -217,13 +218,13 @@ def test_client_certificate_kubeconfig(certs, tmp_path: Path) -> None:
 
 def test_kubeconfig_ca_is_used_and_wrong_ca_fails(certs, tmp_path: Path) -> None:
     with KubeAPIServer({NS: _jobs(1)}, tls=certs) as api:
-        assert len(kube.list_lmevaljobs(NS, kubeconfig=api.write_kubeconfig(tmp_path / "a"))
+        assert len(list_lmevaljobs(NS, kubeconfig=api.write_kubeconfig(tmp_path / "a"))
                    ["items"]) == 1
         bad = api.write_kubeconfig(tmp_path / "b", ca_cert=certs.other_ca_cert)
         with pytest.raises(HTTPError, match="TLS verification failed"):
-            kube.list_lmevaljobs(NS, kubeconfig=bad)
+            list_lmevaljobs(NS, kubeconfig=bad)
         # ca_bundle= replaces the kubeconfig's CA
-        assert kube.list_lmevaljobs(NS, kubeconfig=bad, ca_bundle=certs.ca_cert)["items"]
+        assert list_lmevaljobs(NS, kubeconfig=bad, ca_bundle=certs.ca_cert)["items"]
 
 
 def test_insecure_skip_tls_verify_is_recorded(certs, tmp_path: Path) -> None:
@@ -234,7 +235,7 @@ def test_insecure_skip_tls_verify_is_recorded(certs, tmp_path: Path) -> None:
             conn = kube.connect(kubeconfig=path)
         with conn, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            assert kube.list_lmevaljobs(NS, connection=conn)["items"]
+            assert list_lmevaljobs(NS, connection=conn)["items"]
             assert conn.describe()["insecure"] is True
 
 
@@ -255,17 +256,17 @@ def test_in_cluster_service_account(certs, tmp_path: Path, monkeypatch) -> None:
     (sa / "token").write_text("marker-in-cluster-1")
     (sa / "ca.crt").write_bytes(certs.ca_cert.read_bytes())
     (sa / "namespace").write_text(NS)
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", sa)
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", sa)
     with KubeAPIServer({NS: _jobs(4)}, tls=certs, token="marker-in-cluster-1") as api:
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(api.port))
         with kube.connect() as conn:
             assert conn.origin == "in-cluster service account"
             assert conn.default_namespace == NS
-            assert len(kube.list_lmevaljobs(NS, connection=conn, page_size=2)["items"]) == 4
+            assert len(list_lmevaljobs(NS, connection=conn, page_size=2)["items"]) == 4
             (sa / "token").write_text("marker-in-cluster-2")  # rotated
             api.token = "marker-in-cluster-2"
-            assert len(kube.list_lmevaljobs(NS, connection=conn, page_size=2)["items"]) == 4
+            assert len(list_lmevaljobs(NS, connection=conn, page_size=2)["items"]) == 4
     assert {r.headers["Authorization"] for r in api.requests_seen} == {
         "Bearer marker-in-cluster-1", "Bearer marker-in-cluster-2"}
 

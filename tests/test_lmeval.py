@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 import evalkit as ek
-from evalkit.errors import SourceError
+from evalkit.core.errors import InputError, SourceError
 from evalkit.lmeval import headline_metric, load_lmeval
-from tests.payloads import job, job_list, results_doc, sample_line
+from tests.builders import job, job_list, results_doc, sample_line
 
 
 def _issues(res, severity=None):
@@ -240,7 +240,7 @@ def test_unusable_sources_raise_typed_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SourceError, match="no lm-eval results"):
         load_lmeval(tmp_path / "empty")
-    with pytest.raises(SourceError):
+    with pytest.raises(InputError, match="needs a source"):
         load_lmeval(None)
 
 

@@ -14,11 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evalkit import frames
 from evalkit import prometheus as P
+from evalkit import promql
+from evalkit.core.timeutil import step_to_ms
+from evalkit.prometheus.client import chunks
+from evalkit.prometheus.frame import query_result
+from evalkit.prometheus.scan import Batcher
+from evalkit.prometheus.serving import model_selectors, range_records, series_result
 from evalkit.analysis.serving import serving_summary
-from evalkit.errors import BadResponseBody, PrometheusError
-from evalkit.snapshot import SnapshotWriter, open_snapshot
+from evalkit.core import frames
+from evalkit.core.errors import BadResponseBody, PrometheusError
+from evalkit.core.snapshot import SnapshotWriter, open_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -83,7 +89,7 @@ def test_parse_matrix_types_specials_and_labels() -> None:
     assert v[4] == 0 and math.copysign(1, v[4]) == -1
     assert f["timestamp"].iloc[1] == pd.Timestamp("2023-11-14T22:13:20.123Z")
     assert f["metric_name"].isna().tolist() == [False] * 5 + [True]
-    assert f.attrs["partial"] is False and f.attrs["warnings"] == []
+    assert P.parse_answer(body).warnings == []
 
 
 def test_bytes_str_and_dict_give_the_same_frame() -> None:
@@ -148,16 +154,16 @@ def test_bodies_that_are_not_answers_raise_bad_payload(body: bytes) -> None:
 def test_warnings_and_infos_mark_the_frame_partial() -> None:
     body = answer([{"metric": {}, "values": [[1, "1"]]}], warnings=["store a unavailable"],
                   infos=["PromQL info: metric might not be a counter"])
-    f = P.parse_matrix(body)
-    assert f.attrs["partial"] is True
-    assert f.attrs["warnings"] == ["store a unavailable"]
-    assert f.attrs["infos"] == ["PromQL info: metric might not be a counter"]
+    r = query_result([P.parse_answer(body)])
+    assert r.partial is True and len(r.frame) == len(P.parse_matrix(body))
+    assert r.warnings == ["store a unavailable"]
+    assert r.infos == ["PromQL info: metric might not be a counter"]
 
 
 def test_vector_scalar_and_empty_answers() -> None:
     vec = answer([{"metric": {"job": "a"}, "value": [1700000000.5, "3"]}], rt="vector")
     f = P.parse_matrix(vec)
-    assert f["value"].tolist() == [3.0] and f.attrs["result_type"] == "vector"
+    assert f["value"].tolist() == [3.0] and P.parse_answer(vec).result_type == "vector"
     sca = b'{"status":"success","data":{"resultType":"scalar","result":[1700000000,"7"]}}'
     assert P.parse_matrix(sca)["value"].tolist() == [7.0]
     empty = P.parse_matrix(answer([]))
@@ -168,7 +174,7 @@ def test_many_series_span_several_parse_batches(monkeypatch: pytest.MonkeyPatch)
     series = [{"metric": {"i": str(i)}, "values": [[t, str(i * 1000 + t)] for t in range(50)]}
               for i in range(40)]
     body = answer(series)
-    monkeypatch.setattr(P._Batcher.__init__, "__defaults__", (500,))
+    monkeypatch.setattr(Batcher.__init__, "__defaults__", (500,))
     f = P.parse_matrix(body)
     assert same(rows(f), reference_frame(body))
 
@@ -217,9 +223,9 @@ def test_labels_value_and_label_value_both_survive() -> None:
     assert f.loc[0, "label_label_value"] == "a"    # the label named value moves aside
     assert f.loc[0, "label_timestamp"] == "t" and f.loc[0, "metric_name"] == "x"
     assert f.loc[0, "label_metric_name"] == "n" and f.loc[0, "label_label_metric_name"] == "m"
-    assert f.attrs["label_columns"] == {"__name__": "metric_name", "value": "label_label_value",
-                                        "timestamp": "label_timestamp",
-                                        "metric_name": "label_label_metric_name"}
+    assert query_result([P.parse_answer(body)]).label_columns == {
+        "__name__": "metric_name", "value": "label_label_value", "timestamp": "label_timestamp",
+        "metric_name": "label_label_metric_name"}
     assert len(f.columns) == 2 + 6
 
 
@@ -244,13 +250,12 @@ def test_native_histogram_series_become_a_data_issue(as_dict: bool) -> None:
     ans = P.parse_answer(json.loads(body) if as_dict else body)
     assert ans.skipped_histograms == 1 and len(ans.series) == 1
     rec = P.QueryRecord("m", "ttft_p50", "s", "q", "range", 0, 0, 60_000, [body], [ans])
-    f = P._series_frame([rec])
-    issues = frames.issues_of(f)
+    issues = series_result([rec]).issues
     assert len(issues) == 1 and issues["severity"].iloc[0] == "warning"
     assert "native-histogram" in issues["message"].iloc[0]
     only = P.parse_answer(answer([NATIVE]))
-    f2 = P._series_frame([P.QueryRecord("m", "ttft_p50", "s", "q", "range", answers=[only])])
-    msgs = frames.issues_of(f2)["message"].tolist()
+    f2 = series_result([P.QueryRecord("m", "ttft_p50", "s", "q", "range", answers=[only])])
+    msgs = f2.issues["message"].tolist()
     assert any("native-histogram" in m for m in msgs) and any("no data" in m for m in msgs)
 
 
@@ -297,7 +302,7 @@ def test_a_step_below_one_millisecond_is_refused_up_front(step: object) -> None:
     with pytest.raises(ValueError):
         P.serving_metrics("http://127.0.0.1:9", ["m"], 0, 60, step)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 1 ms"):
-        P._chunks(0, 60_000, 0, P.MAX_POINTS)
+        chunks(0, 60_000, 0, P.MAX_POINTS)
 
 
 def test_an_invalid_gpu_metric_is_refused_before_any_request() -> None:
@@ -307,7 +312,7 @@ def test_an_invalid_gpu_metric_is_refused_before_any_request() -> None:
 
 
 def test_a_one_millisecond_step_is_accepted() -> None:
-    assert P._step_ms("1ms") == 1 and P._step_ms("0.001") == 1
+    assert step_to_ms("1ms") == 1 and step_to_ms("0.001") == 1
 
 
 @pytest.mark.parametrize(("span_s", "step_s"), [(30 * 86400, 15), (11000 * 15, 15),
@@ -315,9 +320,9 @@ def test_a_one_millisecond_step_is_accepted() -> None:
 def test_chunks_cover_the_grid_exactly_once(span_s: int, step_s: float) -> None:
     s_ms, step_ms = 1_704_067_200_000, int(step_s * 1000)
     e_ms = s_ms + span_s * 1000
-    chunks = P._chunks(s_ms, e_ms, step_ms, P.MAX_POINTS)
+    spans = chunks(s_ms, e_ms, step_ms, P.MAX_POINTS)
     grid = []
-    for a, b in chunks:
+    for a, b in spans:
         pts = list(range(a, b + 1, step_ms))
         assert len(pts) <= P.MAX_POINTS
         assert (b - a) % step_ms == 0
@@ -329,10 +334,11 @@ def test_merging_chunks_keeps_each_timestamp_once() -> None:
     a = P.parse_answer(answer([{"metric": {"x": "1"}, "values": [[1, "1"], [2, "2"]]}]))
     b = P.parse_answer(answer([{"metric": {"x": "1"}, "values": [[2, "2"], [3, "3"]]},
                                {"metric": {"x": "2"}, "values": [[3, "9"]]}], warnings=["w"]))
-    f = P.frame_from_answers([a, b])
+    r = query_result([a, b])
+    f = r.frame
     assert f[f["x"] == "1"]["value"].tolist() == [1.0, 2.0, 3.0]
     assert f[f["x"] == "2"]["value"].tolist() == [9.0]
-    assert f.attrs["partial"] is True
+    assert r.partial is True
 
 
 # ----------------------------------------------------------------------------- quantiles
@@ -501,23 +507,24 @@ def test_demo_answers_are_deterministic_and_load_through_the_parser(tmp_path: Pa
     src = snap.manifest["sources"]["prometheus"]
     assert src["demo"] is True and src["queries"]
     assert all(f.startswith("prometheus/") for q in src["queries"] for f in q["files"])
-    s = P.load_snapshot_series(a)
+    res = P.load_snapshot_series(a)
+    s = res.series
     assert set(s["model"]) == {"mistral-24b", "mistral-24b-quantized"}
-    assert set(s["metric"]) == set(P.promql.METRICS)
-    assert len(frames.issues_of(s)) == 0 and s.attrs["partial"] is False
+    assert set(s["metric"]) == set(promql.METRICS)
+    assert len(res.issues) == 0 and res.partial is False
     n = 6 * 60 + 1
     assert (s.groupby(["model", "metric"]).size() == n).all()
     gpus = s[s["metric"] == "gpus"].groupby("model")["value"].max().to_dict()
     assert gpus == {"mistral-24b": 4.0, "mistral-24b-quantized": 1.0}
     w = P.load_snapshot_window(a)
-    assert len(w) == 2 * 10 and w.attrs["window"]["seconds"] == 6 * 3600
+    assert len(w.series) == 2 * 10 and w.window["seconds"] == 6 * 3600
 
 
 def test_summary_takes_quantiles_from_the_window_never_from_the_series(tmp_path: Path) -> None:
     snap = demo_snapshot(tmp_path)
-    s, w = P.load_snapshot_series(snap), P.load_snapshot_window(snap)
+    s, w = P.load_snapshot_series(snap).series, P.load_snapshot_window(snap).series
     summ = serving_summary(s, w)
-    assert len(summ) == 2 * len(P.promql.METRICS)
+    assert len(summ) == 2 * len(promql.METRICS)
     row = summ[(summ["model"] == "mistral-24b-quantized") & (summ["metric"] == "ttft_p99")].iloc[0]
     wv = w[(w["model"] == "mistral-24b-quantized") & (w["metric"] == "ttft_p99")]["value"].iloc[0]
     assert row["value"] == wv and "histogram_quantile" in row["statistic"]
@@ -537,13 +544,14 @@ def test_snapshot_without_prometheus_gives_an_empty_frame_with_an_issue(tmp_path
     out = tmp_path / "bare"
     with SnapshotWriter(out) as w:
         w.write_json("lmevaljobs.json", {"items": []})
-    s = P.load_snapshot_series(out)
+    res = P.load_snapshot_series(out)
+    s = res.series
     assert len(s) == 0 and list(s.columns) == ["timestamp", "model", "metric", "value", "unit"]
-    assert frames.issues_of(s)["severity"].tolist() == ["info"]
+    assert res.issues["severity"].tolist() == ["info"]
 
 
 def test_plots_say_quantiles_are_estimates(tmp_path: Path) -> None:
-    from evalkit.plots.serving import plot_serving, plot_ttft_quantiles
+    from evalkit.present.plots.serving import plot_serving, plot_ttft_quantiles
 
     s = P.load_snapshot_series(demo_snapshot(tmp_path))
     fig = plot_serving(s)
@@ -556,13 +564,12 @@ def test_plots_say_quantiles_are_estimates(tmp_path: Path) -> None:
 
 
 def test_ttft_quantile_plot_says_partial() -> None:
-    from evalkit.plots.serving import plot_ttft_quantiles
+    from evalkit.present.plots.serving import plot_ttft_quantiles
 
     s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True), "model": "m",
                       "metric": "ttft_p99", "value": [0.5, 0.7], "unit": "s"})
     assert "PARTIAL" not in plot_ttft_quantiles(s).axes[0].get_title()
-    s.attrs["partial"] = True
-    title = plot_ttft_quantiles(s).axes[0].get_title()
+    title = plot_ttft_quantiles(s, partial=True).axes[0].get_title()
     assert "PARTIAL DATA" in title and "estimate" in title
 
 
@@ -572,7 +579,7 @@ def test_ttft_quantile_plot_says_partial() -> None:
 ])
 def test_gpu_panel_axis_follows_the_unit_column(unit: str, raw: float, shown: float,
                                                 label: str) -> None:
-    from evalkit.plots.serving import plot_serving
+    from evalkit.present.plots.serving import plot_serving
 
     s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True), "model": "m",
                       "metric": "gpu_utilization", "value": [raw, raw], "unit": unit})
@@ -583,9 +590,11 @@ def test_gpu_panel_axis_follows_the_unit_column(unit: str, raw: float, shown: fl
 
 def test_gpu_panel_from_a_profiling_metric_pull() -> None:
     """The unit serving_metrics records for DCGM_FI_PROF_GR_ENGINE_ACTIVE drives the axis."""
-    from evalkit.plots.serving import plot_serving
+    from evalkit.present.plots.serving import plot_serving
 
-    assert P._unit("gpu_utilization", "DCGM_FI_PROF_GR_ENGINE_ACTIVE") == "fraction (0-1)"
+    rec = range_records(model_selectors({"m": 'pod=~"m.*"'}), 0, 60_000, 60_000, "5m",
+                        "DCGM_FI_PROF_GR_ENGINE_ACTIVE", ["gpu_utilization"])[0]
+    assert rec.unit == "fraction (0-1)"
     s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60, 0, 60], unit="s", utc=True),
                       "model": ["a", "a", "b", "b"], "metric": "gpu_utilization",
                       "value": [0.5, 0.25, 50.0, 25.0],
@@ -596,7 +605,7 @@ def test_gpu_panel_from_a_profiling_metric_pull() -> None:
 
 def test_no_plotting_library_is_imported_by_the_modules() -> None:
     code = ("import sys, evalkit.prometheus, evalkit.promql, evalkit.analysis.serving, "
-            "evalkit.plots.serving; print(sorted(m for m in ('matplotlib', 'seaborn') "
+            "evalkit.present.plots.serving; print(sorted(m for m in ('matplotlib', 'seaborn') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

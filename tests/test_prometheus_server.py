@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import frames
 from evalkit import prometheus as P
-from evalkit.errors import HTTPError, PrometheusError
-from evalkit.snapshot import SnapshotWriter
+from evalkit import promql
+from evalkit.prometheus.client import fetch
+from evalkit.core import frames
+from evalkit.core.errors import HTTPError, PrometheusError
+from evalkit.core.snapshot import SnapshotWriter
 from tests.promserver import MODELS, NAMESPACE, T0, PromServer, selector
 from tests.servers import FaultProxy
 from tests.test_prometheus import bucket_frame, close, go_bucket_quantile
@@ -88,7 +90,7 @@ def _expected(model, metric: str) -> str:
 @pytest.fixture(scope="module")
 def serving(prom: PromServer) -> pd.DataFrame:
     models = {m.name: selector(m) for m in MODELS}
-    return P.serving_metrics(prom.url, models, START, END, "60s", progress=False)
+    return P.serving_metrics(prom.url, models, START, END, "60s", progress=False).series
 
 
 @pytest.mark.parametrize("metric", ["ttft_p50", "ttft_p99", "itl_p90", "ttft_mean",
@@ -105,11 +107,12 @@ def test_serving_metrics_equal_the_same_promql_sent_directly(prom, serving, mode
     assert got["unit"].nunique() == 1
 
 
-def test_serving_metrics_are_complete_for_both_models(serving) -> None:
-    assert len(frames.issues_of(serving)) == 0
-    assert serving.attrs["partial"] is False
+def test_serving_metrics_are_complete_for_both_models(prom, serving) -> None:
+    res = P.serving_metrics(prom.url, {m.name: selector(m) for m in MODELS}, START, END, "60s",
+                            metrics=["requests_running"], progress=False)
+    assert len(res.issues) == 0 and res.partial is False
     counts = serving.groupby(["model", "metric"]).size()
-    assert len(counts) == 2 * len(P.promql.METRICS)
+    assert len(counts) == 2 * len(promql.METRICS)
     assert (counts == (END - START) // 60 + 1).all()
     gpus = serving[serving["metric"] == "gpus"].groupby("model")["value"].max().to_dict()
     assert gpus == {FP16.name: 4.0, W4.name: 1.0}  # the idle GPU (exported_pod="") is not counted
@@ -118,7 +121,7 @@ def test_serving_metrics_are_complete_for_both_models(serving) -> None:
 def test_two_itl_generations_are_not_added(prom) -> None:
     sel = selector(FP16)  # this model exposes BOTH names with identical values
     new = direct_range(prom, f"sum(rate(vllm:inter_token_latency_seconds_count{{{sel}}}[5m]))")
-    f = P.query_range(prom.url, P.promql.itl_quantile(0.5, sel, by=()), START, END, 60)
+    f = P.query_range(prom.url, promql.itl_quantile(0.5, sel, by=()), START, END, 60).frame
     only_new = direct_range(prom, "histogram_quantile(0.5, sum by (le) (rate("
                                   f"vllm:inter_token_latency_seconds_bucket{{{sel}}}[5m])))")
     assert equal_points(frame_points(f), next(iter(only_new.values())))
@@ -129,7 +132,7 @@ def test_two_itl_generations_are_not_added(prom) -> None:
 def test_local_quantiles_match_histogram_quantile(prom, q: float) -> None:
     sel = selector(W4)
     buckets = f"sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{{{sel}}}[5m]))"
-    raw = P.query_range(prom.url, buckets, START, END, 60)
+    raw = P.query_range(prom.url, buckets, START, END, 60).frame
     local = P.quantiles_from_buckets(raw, q)
     want = next(iter(direct_range(prom, f"histogram_quantile({q}, {buckets})").values()))
     assert equal_points(frame_points(local), want, tol=1e-9)
@@ -178,7 +181,7 @@ def test_local_quantiles_equal_the_server_with_nan_counts(prom) -> None:
 def test_local_quantiles_per_engine_match(prom) -> None:
     sel = selector(FP16)
     buckets = f"rate(vllm:inter_token_latency_seconds_bucket{{{sel}}}[5m])"
-    raw = P.query_range(prom.url, buckets, START, END, 120)
+    raw = P.query_range(prom.url, buckets, START, END, 120).frame
     local = P.quantiles_from_buckets(raw, 0.9)
     want = direct_range(prom, f"histogram_quantile(0.9, {buckets})", step=120)
     assert len(want) == 2  # engines "0" and "1"
@@ -188,8 +191,9 @@ def test_local_quantiles_per_engine_match(prom) -> None:
 
 
 def test_window_quantiles_use_increase_over_the_window(prom) -> None:
-    w = P.serving_window(prom.url, {m.name: selector(m) for m in MODELS}, START, END)
-    assert w.attrs["window"]["seconds"] == END - START
+    res = P.serving_window(prom.url, {m.name: selector(m) for m in MODELS}, START, END)
+    assert res.window["seconds"] == END - START
+    w = res.series
     sel = selector(W4)
     doc = prom.api("query", time=END, query=(
         "histogram_quantile(0.99, sum by (le) (increase("
@@ -201,7 +205,7 @@ def test_window_quantiles_use_increase_over_the_window(prom) -> None:
 
 def test_thirty_days_at_15s_come_back_exactly_once(prom) -> None:
     start, end = T0, T0 + 30 * 86400
-    f = P.query_range(prom.url, "vector(time())", start, end, "15s", max_workers=4, progress=False)
+    f = P.query_range(prom.url, "vector(time())", start, end, "15s", max_workers=4, progress=False).frame
     expected = np.arange(start, end + 1, 15, dtype=np.int64) * 1000
     got = (f["timestamp"].astype("int64") // 1_000_000).to_numpy()
     assert got.size == expected.size == 172_801
@@ -218,8 +222,8 @@ def test_invalid_query_surfaces_error_type_and_error(prom) -> None:
 
 def test_a_label_value_with_quotes_cannot_change_the_query(prom) -> None:
     evil = 'x"} or vector(1) or up{a="'
-    q = P.promql.requests_running({"model_name": evil}, by=())
-    f = P.query(prom.url, q, END)
+    q = promql.requests_running({"model_name": evil}, by=())
+    f = P.query(prom.url, q, END).frame
     assert len(f) == 0  # matched nothing (no injected vector(1))
 
 
@@ -227,12 +231,12 @@ def test_snapshot_round_trip_gives_the_same_frame(prom, serving, tmp_path: Path)
     out = tmp_path / "snap"
     models = {m.name: selector(m) for m in MODELS}
     with SnapshotWriter(out) as w:
-        info = P.snapshot_prometheus(w, url=prom.url, models=models, start=START, end=END,
+        info = P.snapshot_prometheus(w, url=prom.url, selectors=models, start=START, end=END,
                                      step="60s")
     assert info["url"] == prom.url and len(info["queries"]) == 2 * (16 + 10)
-    loaded = P.load_snapshot_series(out)
+    loaded = P.load_snapshot_series(out).series
     pd.testing.assert_frame_equal(loaded, serving)
-    window = P.load_snapshot_window(out)
+    window = P.load_snapshot_window(out).series
     assert len(window) == 2 * 10
 
 
@@ -260,12 +264,12 @@ def test_a_warnings_answer_is_flagged_partial() -> None:
     t.start()
     url = f"http://127.0.0.1:{srv.server_address[1]}"
     try:
-        f = P.query_range(url, "up", T0, T0 + 60, 60)
-        assert f.attrs["partial"] is True and "unavailable" in f.attrs["warnings"][0]
+        r = P.query_range(url, "up", T0, T0 + 60, 60)
+        assert r.partial is True and "unavailable" in r.warnings[0]
         s = P.serving_metrics(url, {"m": 'model_name="m"'}, T0, T0 + 60, 60,
                               metrics=["requests_running"])
-        assert s.attrs["partial"] is True
-        issues = frames.issues_of(s)
+        assert s.partial is True
+        issues = s.issues
         assert (issues["severity"] == "warning").all()
         assert issues["message"].str.contains("partial answer").all()
     finally:
@@ -313,7 +317,7 @@ def test_a_real_503_timeout_is_retried_then_raised_with_its_error_type(prom) -> 
     with FaultProxy(prom.url) as proxy:
         client = fast_client(proxy.url)
         with pytest.raises(PrometheusError) as exc:
-            P._fetch(client, "api/v1/query_range", form, None)
+            fetch(client, "api/v1/query_range", form, None)
         tries = len(proxy.requests_seen)
     assert exc.value.error_type == "timeout" and exc.value.status == 503
     assert "timed out" in exc.value.error and "failed after 4 attempt(s)" in str(exc.value)
@@ -325,7 +329,7 @@ def test_a_503_unavailable_body_is_retried_and_recovers_or_keeps_its_type(prom) 
                        "error": "too many concurrent queries"})
     with FaultProxy(prom.url) as proxy:
         proxy.inject("503", times=2, body=body)
-        f = P.query(proxy.url, "vector(1)", T0, client=fast_client(proxy.url))
+        f = P.query(proxy.url, "vector(1)", T0, client=fast_client(proxy.url)).frame
         assert f["value"].tolist() == [1.0]
         proxy.clear()
         proxy.inject("503", times=None, body=body)
@@ -374,12 +378,12 @@ def test_a_real_string_answer_is_a_clear_error(prom) -> None:
                                           ("html", {}), ("slow", {"delay": 1.5})])
 def test_transient_faults_end_retried_and_complete(prom, kind: str, kw: dict) -> None:
     q = "vector(time())"
-    want = P.query_range(prom.url, q, T0, T0 + 40 * 86400, "15s", progress=False)
+    want = P.query_range(prom.url, q, T0, T0 + 40 * 86400, "15s", progress=False).frame
     with FaultProxy(prom.url) as proxy:
         proxy.inject(kind, times=2, match="query_range", **kw)
         client = fast_client(proxy.url, timeout=(2.0, 1.0))
         got = P.query_range(proxy.url, q, T0, T0 + 40 * 86400, "15s", client=client,
-                            max_workers=4, progress=False)
+                            max_workers=4, progress=False).frame
         faults = [r.fault for r in proxy.requests_seen if r.fault]
     assert faults == [kind, kind]
     pd.testing.assert_frame_equal(got, want)

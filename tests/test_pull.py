@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from evalkit.errors import EvalkitError, HTTPError, SourceError
+from evalkit.core.errors import HTTPError, InputError
+from evalkit.core.snapshot import SnapshotWriter, open_snapshot
 from evalkit.lmeval import job_record, match_samples, served_model
-from evalkit.pull import pull
-from evalkit.snapshot import SnapshotWriter, open_snapshot
+from evalkit.collect import pull
 from tests.servers import FaultProxy, KubeAPIServer, make_lmevaljob
 
 NS = "private-ai-demo"
@@ -23,7 +22,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.delenv("EVALKIT_CA_BUNDLE", raising=False)
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
 
 
 @pytest.fixture()
@@ -88,7 +87,7 @@ def test_pull_writes_a_complete_snapshot(api, kubeconfig, samples, tmp_path: Pat
     assert src["insecure"] is False and src["tls_verify"] is True
     assert src["started_at"] <= src["finished_at"]
     assert snap.manifest["insecure"] is False
-    assert snap.manifest["counts"] == {"lmevaljobs": 5, "sample_files": 4}
+    assert snap.manifest["counts"] == {"lmevaljobs": 5, "sample_files": 4, "files": 5}
     assert snap.manifest["evalkit_version"]
     # every file is in the manifest with its hash
     listed = {f["path"] for f in snap.manifest["files"]}
@@ -122,30 +121,36 @@ def test_match_samples_root_named_after_the_job(tmp_path: Path) -> None:
     assert list(matched) == ["eval-x"] and unmatched == []
 
 
-def test_existing_folder_needs_overwrite(api, kubeconfig, tmp_path: Path) -> None:
-    out = tmp_path / "snap"
+def test_existing_folder_needs_overwrite_and_only_a_snapshot_is_replaced(
+        api, kubeconfig, tmp_path: Path) -> None:
+    out = tmp_path / "thesis"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(SourceError, match="already exists"):
+    with pytest.raises(InputError, match="already exists"):
         pull(out, namespace=NS)
-    assert (out / "keep.txt").exists() and api.requests_seen == []  # failed before any request
-    pull(out, namespace=NS, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "lmevaljobs.json").is_file()
+    with pytest.raises(InputError, match="not an evalkit snapshot"):
+        pull(out, namespace=NS, overwrite=True)
+    assert (out / "keep.txt").read_text() == "x" and sorted(out.iterdir()) == [out / "keep.txt"]
+    assert api.requests_seen == []  # both failed before any request
+    snap = pull(tmp_path / "snap", namespace=NS)
+    first = (snap / "manifest.json").read_bytes()
+    pull(snap, namespace=NS, overwrite=True)  # an evalkit snapshot: replaced
+    assert (snap / "manifest.json").read_bytes() != first
     assert _leftovers(tmp_path) == []
 
 
 def test_interrupted_pull_leaves_no_folder(api, kubeconfig, samples, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    real_copy = SnapshotWriter.copy_file
+    real_write = SnapshotWriter.write_bytes
 
-    def flaky_copy(self, src, relpath):
+    def flaky_write(self, relpath, data):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 3:
             raise KeyboardInterrupt("interrupted midway")
-        return real_copy(self, src, relpath)
+        return real_write(self, relpath, data)
 
-    monkeypatch.setattr(SnapshotWriter, "copy_file", flaky_copy)
+    monkeypatch.setattr(SnapshotWriter, "write_bytes", flaky_write)
     with pytest.raises(KeyboardInterrupt):
         pull(tmp_path / "snap", namespace=NS, samples=samples)
     assert not (tmp_path / "snap").exists() and _leftovers(tmp_path) == []
@@ -161,37 +166,8 @@ def test_failure_mid_paging_leaves_no_folder(api, tmp_path: Path, monkeypatch) -
     assert not (tmp_path / "snap").exists() and _leftovers(tmp_path) == []
 
 
-def test_prometheus_guard_when_not_importable(api, kubeconfig, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "evalkit.prometheus", None)
-    with pytest.raises(EvalkitError, match="cannot pull Prometheus"):
-        pull(tmp_path / "snap", namespace=NS, prometheus="http://user:pw@127.0.0.1:1/")
-    assert not (tmp_path / "snap").exists() and api.requests_seen == []
-
-
-def test_prometheus_part_is_called_with_the_writer(api, kubeconfig, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict = {}
-
-    def fake_snapshot_prometheus(writer, **kw):
-        seen.update(kw)
-        writer.write_json("prometheus/fake.json", {"status": "success"})
-        writer.add_source("prometheus", {"url": kw["url"], "insecure": False})
-
-    import evalkit.prometheus as prom
-
-    monkeypatch.setattr(prom, "snapshot_prometheus", fake_snapshot_prometheus, raising=False)
-    out = pull(tmp_path / "snap", namespace=NS, prometheus="http://127.0.0.1:9",
-               models={"m": None}, start="s", end="e", step="30s", prometheus_token="tok-prom-1")
-    assert seen == {"url": "http://127.0.0.1:9", "models": {"m": None}, "start": "s", "end": "e",
-                    "step": "30s", "token": "tok-prom-1", "ca_bundle": None, "insecure": False,
-                    "namespace": None, "headers": None}
-    assert (out / "prometheus/fake.json").is_file()
-    assert set(open_snapshot(out).manifest["sources"]) == {"lmevaljobs", "prometheus"}
-
-
 def test_missing_samples_folder_fails_before_any_request(api, kubeconfig, tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="not a folder"):
+    with pytest.raises(InputError, match="not a folder"):
         pull(tmp_path / "snap", namespace=NS, samples=tmp_path / "nope")
     assert api.requests_seen == []
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import evalkit as ek
+from evalkit.present.summary_json import to_summary
 from tests.servers import KubeAPIServer
 
 pytestmark = pytest.mark.slow
@@ -39,13 +40,13 @@ def test_pull_then_report_equals_the_live_summary(cluster, tmp_path, monkeypatch
     api, kubeconfig, samples = cluster
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
 
     live = ek.load_lmeval(namespace=NS, samples=samples)
     assert len(live.jobs) == 4
     pages = [r for r in api.requests_seen if "lmevaljobs" in r.path]
     assert len(pages) >= 2  # really paged
-    expected = ek.analyze(live, "mistral-24b", "mistral-24b-quantized").to_summary()
+    expected = to_summary(ek.analyze(live, "mistral-24b", "mistral-24b-quantized"))
 
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path / "home")}
     work = tmp_path / "work"
@@ -59,6 +60,7 @@ def test_pull_then_report_equals_the_live_summary(cluster, tmp_path, monkeypatch
     got = json.loads((work / "out" / "summary.json").read_text())
     for doc in (got, expected):
         doc.pop("source")
+        doc.pop("generated_at")
         for issue in doc["data_issues"]:  # the live call names its source differently
             issue.pop("source", None)
     assert got == json.loads(json.dumps(expected))
@@ -88,13 +90,13 @@ def test_pull_with_prometheus_then_report_shows_serving(cluster, prom, tmp_path)
     pulled = _cli("pull", "--namespace", NS, "--out", "snap", "--samples", str(samples),
                   *models, "--start", str(start), "--end", str(end), "--step", "60s",
                   "--prometheus-header", "X-Scope-OrgID: tenant-a",
-                  "--prometheus-namespace", NS, env=env, cwd=work)
+                  "--prometheus-tenant", NS, env=env, cwd=work)
     assert pulled.returncode == 0, pulled.stderr
     manifest = json.loads((work / "snap" / "manifest.json").read_text())
     prom_src = manifest["sources"]["prometheus"]
     assert prom_src["url"] == prom.url and prom_src["queries"]
     assert all(q["query"] for q in prom_src["queries"])
-    assert prom_src["namespace"] == NS
+    assert prom_src["tenant"] == NS
     assert "tenant-a" not in (work / "snap" / "manifest.json").read_text()  # header names only
     report = _cli("report", "--source", "snap", "--output", "out", "--baseline", "mistral-24b",
                   "--candidate", "mistral-24b-quantized", env=env, cwd=work)

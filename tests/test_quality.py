@@ -5,137 +5,37 @@ RedHatAI model-card example, comparability, flips, trend."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-import types
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from evalkit import frames
-from evalkit.analysis import quality as q
-from evalkit.errors import UnknownModelError
-
-# ------------------------------------------------------------------------------------------
-# builders (also used by test_quality_properties.py)
-
-_TABLE = {
-    "arc_easy": ("acc_norm", "none"),
-    "hellaswag": ("acc_norm", "none"),
-    "gsm8k": ("exact_match", "flexible-extract"),
-    "truthfulqa_mc2": ("acc", "none"),
-}
-
-
-def _headline_metric(task, available, overrides=None):
-    """Minimal copy of the loader's contract, used only while evalkit.lmeval is missing."""
-    avail = list(dict.fromkeys(available))
-    table = {**_TABLE, **(overrides or {})}
-    if task in table and tuple(table[task]) in avail:
-        return (*table[task], "")
-    for name in ("acc_norm", "acc", "exact_match"):
-        for m, f in avail:
-            if m == name:
-                return m, f, f"{task}: fallback to {m},{f}"
-    raise KeyError(f"{task}: no headline metric among {avail}")
+from evalkit.analysis import stats as st
+from evalkit.analysis.comparability import comparability
+from evalkit.analysis.compare import COMPARE_COLUMNS, compare
+from evalkit.analysis.flips import flips
+from evalkit.analysis.recovery import recovery
+from evalkit.analysis.trend import trend
+from evalkit.analysis.verdicts import limit_note, verdict_text
+from evalkit.core import frames
+from evalkit.core.errors import UnknownModelError
+from tests.builders import (
+    ZZ,
+    Z,
+    agresti_min,
+    binary_pairs,
+    paired_frames,
+    sample_rows,
+    score_row,
+    se_of,
+)
 
 
-@contextmanager
-def headline_available() -> Iterator[None]:
-    """The loader's headline_metric, or a stand-in while evalkit.lmeval cannot be imported."""
-    try:
-        importlib.import_module("evalkit.lmeval").headline_metric  # noqa: B018
-    except Exception:
-        fake = types.ModuleType("evalkit.lmeval")
-        fake.headline_metric = _headline_metric
-        saved = sys.modules.get("evalkit.lmeval")
-        sys.modules["evalkit.lmeval"] = fake
-        try:
-            yield
-        finally:
-            if saved is None:
-                sys.modules.pop("evalkit.lmeval", None)
-            else:
-                sys.modules["evalkit.lmeval"] = saved
-        return
-    yield
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _headline():
-    with headline_available():
-        yield
-
-
-def score_row(model: str, job: str, task: str, metric: str, value: float, *,
-              filter: str = "none", stderr: float = float("nan"), n: int = 100,
-              completed_at: str | None = "2025-03-01T12:00:00Z", created_at: str | None = None,
-              limit: float | None = None, num_fewshot: int | None = None,
-              is_group: bool = False, usable: bool = True) -> dict:
-    return {"model": model, "job": job, "task": task, "metric": metric, "filter": filter,
-            "value": value, "stderr": stderr, "n": n, "limit": limit,
-            "num_fewshot": num_fewshot, "completed_at": completed_at,
-            "created_at": created_at, "is_group": is_group, "usable": usable}
-
-
-def sample_rows(model: str, job: str, task: str, metric: str, values: Iterable[float], *,
-                filter: str = "none", doc_ids: Iterable[int] | None = None,
-                doc_hash: Iterable[str] | None = None, prompt_hash: Iterable[str] | None = None,
-                responses: Iterable[str] | None = None) -> list[dict]:
-    values = list(values)
-    ids = list(doc_ids) if doc_ids is not None else list(range(len(values)))
-    dh = list(doc_hash) if doc_hash is not None else [f"d{i}" for i in ids]
-    ph = list(prompt_hash) if prompt_hash is not None else [f"p{i}" for i in ids]
-    rs = list(responses) if responses is not None else [str(v) for v in values]
-    return [{"model": model, "job": job, "task": task, "doc_id": int(i), "filter": filter,
-             "metric": metric, "value": float(v), "doc_hash": h, "prompt_hash": p,
-             "target": f"t{i}", "response": r}
-            for i, v, h, p, r in zip(ids, values, dh, ph, rs, strict=True)]
-
-
-def _se(x: np.ndarray) -> float:
-    return float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
-
-
-def paired_frames(xb, xc, *, task: str = "arc_easy", metric: str = "acc_norm",
-                  filter: str = "none", base: str = "fp16",
-                  cand: str = "w4a16") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scores (mean, lm-eval-style stderr) and samples of two paired runs of one task."""
-    xb, xc = np.asarray(xb, float), np.asarray(xc, float)
-    scores = frames.conform("scores", [
-        score_row(base, "job-b", task, metric, float(xb.mean()), filter=filter, stderr=_se(xb),
-                  n=xb.size),
-        score_row(cand, "job-c", task, metric, float(xc.mean()), filter=filter, stderr=_se(xc),
-                  n=xc.size),
-    ])
-    samples = frames.conform("samples",
-                             sample_rows(base, "job-b", task, metric, xb, filter=filter)
-                             + sample_rows(cand, "job-c", task, metric, xc, filter=filter))
-    return scores, samples
-
-
-def binary_pairs(n11: int, n10: int, n01: int, n00: int, seed: int = 0):
-    """0/1 outcomes with the given cell counts (baseline, candidate), shuffled."""
-    xb = np.array([1] * n11 + [1] * n10 + [0] * n01 + [0] * n00, float)
-    xc = np.array([1] * n11 + [0] * n10 + [1] * n01 + [0] * n00, float)
-    perm = np.random.default_rng(seed).permutation(xb.size)
-    return xb[perm], xc[perm]
-
-
-Z = stats.norm.ppf(0.975)
-ZZ = Z + stats.norm.ppf(0.80)
-
-
-def agresti_min(b: int, c: int, n: int, z: float = Z) -> tuple[float, float, float]:
-    ns = n + 2
-    centre = (c - b) / ns
-    se = np.sqrt(((b + c + 1) - (c - b) ** 2 / ns) / ns**2)
-    return centre, centre - z * se, centre + z * se
+def cmp(*args, **kw) -> pd.DataFrame:
+    """compare()'s rows (the tests read the frame; issues are read from compare() itself)."""
+    return compare(*args, **kw).frame
 
 
 # ------------------------------------------------------------------------------------------
@@ -145,9 +45,9 @@ def agresti_min(b: int, c: int, n: int, z: float = Z) -> tuple[float, float, flo
 def test_paired_binary_every_number_matches_direct_computation():
     xb, xc = binary_pairs(n11=60, n10=4, n01=3, n00=33)
     scores, samples = paired_frames(xb, xc)
-    r = q.compare(scores, baseline="fp16", candidate="w4a16", samples=samples).iloc[0]
+    r = cmp(scores, baseline="fp16", candidates="w4a16", samples=samples).iloc[0]
     n, b, c = 100, 4, 3
-    assert r["method"] == q.METHOD_PAIRED_BINARY
+    assert r["method"] == st.METHOD_PAIRED_BINARY
     assert (r["n"], r["n_lost"], r["n_gained"]) == (n, b, c)
     assert r["delta"] == pytest.approx(xc.mean() - xb.mean(), abs=1e-15)
     assert r["relative_delta"] == pytest.approx((xc.mean() - xb.mean()) / xb.mean())
@@ -169,7 +69,7 @@ def test_paired_binary_every_number_matches_direct_computation():
 def test_zero_discordant_pairs_give_p1_and_an_honest_nonzero_interval():
     xb, xc = binary_pairs(n11=70, n10=0, n01=0, n00=30)
     scores, samples = paired_frames(xb, xc)
-    r = q.compare(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     assert r["paired_delta"] == 0 and r["p_value"] == 1.0 and not r["significant"]
     assert r["se"] == pytest.approx(1 / 102)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((-Z / 102, Z / 102))
@@ -179,7 +79,7 @@ def test_zero_discordant_pairs_give_p1_and_an_honest_nonzero_interval():
 
 def test_binary_n1_does_not_crash():
     scores, samples = paired_frames([1.0], [0.0])
-    r = q.compare(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     centre, lo, hi = agresti_min(1, 0, 1)
     assert r["n"] == 1 and r["paired_delta"] == -1.0
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
@@ -196,10 +96,10 @@ def test_paired_continuous_matches_ttest_rel():
     xb = rng.uniform(0, 1, 80)
     xc = np.clip(xb + rng.normal(-0.01, 0.05, 80), 0, 1)
     scores, samples = paired_frames(xb, xc, task="truthfulqa_mc2", metric="acc")
-    r = q.compare(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     tt = stats.ttest_rel(xc, xb)
     ci = tt.confidence_interval(0.95)
-    assert r["method"] == q.METHOD_PAIRED_CONTINUOUS
+    assert r["method"] == st.METHOD_PAIRED_CONTINUOUS
     assert r["paired_delta"] == pytest.approx(np.mean(xc - xb))
     assert r["se"] == pytest.approx(stats.sem(xc - xb))
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((ci.low, ci.high))
@@ -212,7 +112,7 @@ def test_paired_continuous_matches_ttest_rel():
 def test_identical_continuous_outcomes_reported_as_sd0_not_certainty():
     x = np.linspace(0.1, 0.9, 30)
     scores, samples = paired_frames(x, x, task="truthfulqa_mc2", metric="acc")
-    r = q.compare(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     assert r["paired_delta"] == 0 and r["se"] == 0
     assert np.isnan(r["ci_low"]) and np.isnan(r["ci_high"]) and np.isnan(r["p_value"])
     assert r["verdict"] == "inconclusive"
@@ -221,7 +121,7 @@ def test_identical_continuous_outcomes_reported_as_sd0_not_certainty():
 
 def test_continuous_n1_does_not_crash():
     scores, samples = paired_frames([0.4], [0.5], task="truthfulqa_mc2", metric="acc")
-    r = q.compare(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     assert r["n"] == 1 and r["paired_delta"] == pytest.approx(0.1)
     assert np.isnan(r["ci_low"]) and "n = 1" in r["method_note"]
     assert r["verdict"] == "inconclusive" and pd.isna(r["n_needed"])
@@ -236,9 +136,9 @@ def test_unpaired_from_lmeval_stderr():
         score_row("fp16", "a", "arc_easy", "acc_norm", 0.80, stderr=0.0402, n=100),
         score_row("w4a16", "b", "arc_easy", "acc_norm", 0.78, stderr=0.0416, n=100),
     ])
-    r = q.compare(scores, "fp16", "w4a16").iloc[0]
+    r = cmp(scores, "fp16", "w4a16").iloc[0]
     se = math.hypot(0.0402, 0.0416)
-    assert r["method"] == q.METHOD_UNPAIRED and np.isnan(r["paired_delta"])
+    assert r["method"] == st.METHOD_UNPAIRED and np.isnan(r["paired_delta"])
     assert r["se"] == pytest.approx(se)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((-0.02 - Z * se, -0.02 + Z * se))
     assert r["p_value"] == pytest.approx(2 * stats.norm.sf(0.02 / se))
@@ -253,7 +153,7 @@ def test_unpaired_missing_stderr_says_why():
         score_row("fp16", "a", "arc_easy", "acc_norm", 0.80, stderr=0.04),
         score_row("w4a16", "b", "arc_easy", "acc_norm", 0.79),  # "N/A"
     ])
-    r = q.compare(scores, "fp16", "w4a16").iloc[0]
+    r = cmp(scores, "fp16", "w4a16").iloc[0]
     assert np.isnan(r["se"]) and np.isnan(r["ci_low"]) and np.isnan(r["p_value"])
     assert r["verdict"] == "inconclusive" and "standard error" in r["verdict_text"]
     assert r["delta"] == pytest.approx(-0.01)
@@ -266,7 +166,7 @@ def test_n_needed_flagged_beyond_task_documents():
         score_row("w4a16", "b", "gsm8k", "exact_match", 0.785, filter="flexible-extract",
                   stderr=0.041, n=100),
     ])
-    r = q.compare(scores, "fp16", "w4a16").iloc[0]
+    r = cmp(scores, "fp16", "w4a16").iloc[0]
     se = math.hypot(0.04, 0.041)
     need = math.ceil((ZZ * se * 10 / (-0.015 + 0.02)) ** 2)
     assert r["n_needed"] == need and need > 1319
@@ -283,9 +183,9 @@ def _gsm8k():
     rows, srows = [], []
     for model, job, s, f in (("fp16", "jb", strict_b, flex_b), ("w4a16", "jc", strict_c, flex_c)):
         rows += [score_row(model, job, "gsm8k", "exact_match", s.mean(), filter="strict-match",
-                           stderr=_se(s)),
+                           stderr=se_of(s)),
                  score_row(model, job, "gsm8k", "exact_match", f.mean(),
-                           filter="flexible-extract", stderr=_se(f))]
+                           filter="flexible-extract", stderr=se_of(f))]
         srows += sample_rows(model, job, "gsm8k", "exact_match", s, filter="strict-match")
         srows += sample_rows(model, job, "gsm8k", "exact_match", f, filter="flexible-extract")
     return frames.conform("scores", rows), frames.conform("samples", srows)
@@ -293,9 +193,9 @@ def _gsm8k():
 
 def test_gsm8k_filters_are_kept_apart():
     scores, samples = _gsm8k()
-    head = q.compare(scores, "fp16", "w4a16", samples=samples)
+    head = cmp(scores, "fp16", "w4a16", samples=samples)
     assert head[["filter", "n_lost", "n_gained"]].values.tolist() == [["flexible-extract", 3, 6]]
-    allm = q.compare(scores, "fp16", "w4a16", samples=samples, all_metrics=True)
+    allm = cmp(scores, "fp16", "w4a16", samples=samples, all_metrics=True)
     by = allm.set_index("filter")
     assert len(allm) == 2
     assert (by.loc["strict-match", "n_lost"], by.loc["strict-match", "n_gained"]) == (10, 2)
@@ -317,10 +217,10 @@ def test_unmatched_and_hash_mismatched_docs_are_dropped_and_reported():
                         doc_ids=range(48), doc_hash=hashes[:48], prompt_hash=prompts[:48])
     rows += sample_rows("w4a16", "job-c", "arc_easy", "acc_norm", [1.0], doc_ids=[99])
     scores = frames.conform("scores", [
-        score_row("fp16", "job-b", "arc_easy", "acc_norm", xb.mean(), stderr=_se(xb), n=50),
+        score_row("fp16", "job-b", "arc_easy", "acc_norm", xb.mean(), stderr=se_of(xb), n=50),
         score_row("w4a16", "job-c", "arc_easy", "acc_norm", xc[:48].mean(), stderr=0.06, n=49)])
-    r = q.compare(scores, "fp16", "w4a16", samples=frames.conform("samples", rows))
-    row = r.iloc[0]
+    res = compare(scores, "fp16", "w4a16", samples=frames.conform("samples", rows))
+    row = res.frame.iloc[0]
     keep = np.array([i not in (7, 9) for i in range(48)])
     kb, kc = xb[:48][keep], xc[:48][keep]
     b = int(((kb == 1) & (kc == 0)).sum())
@@ -329,7 +229,7 @@ def test_unmatched_and_hash_mismatched_docs_are_dropped_and_reported():
     assert (row["n_unmatched"], row["n_hash_mismatch"], row["n_prompt_mismatch"]) == (3, 2, 1)
     _, lo, hi = agresti_min(b, c, 46)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
-    msgs = " | ".join(frames.issues_of(r)["message"])
+    msgs = " | ".join(res.issues["message"])
     assert "present for the baseline only" in msgs and "candidate only" in msgs
     assert "different doc_hash" in msgs and "prompt_hash differs" in msgs
 
@@ -343,9 +243,9 @@ def test_task_with_one_model_only_and_unusable_scores_become_issues():
         score_row("w4a16", "b", "gsm8k", "exact_match", 1.7, filter="flexible-extract",
                   usable=False),
     ])
-    r = q.compare(scores, "fp16", "w4a16")
-    assert r["task"].tolist() == ["arc_easy"]
-    iss = frames.issues_of(r)
+    res = compare(scores, "fp16", "w4a16")
+    assert res.frame["task"].tolist() == ["arc_easy"]
+    iss = res.issues
     assert set(iss.columns) >= {"source", "object", "severity", "message"}
     text = " | ".join(iss["message"])
     assert "hellaswag: results for the baseline 'fp16' only" in text
@@ -356,10 +256,11 @@ def test_no_samples_for_one_run_falls_back_to_unpaired_with_a_note():
     xb, xc = binary_pairs(60, 5, 5, 30)
     scores, samples = paired_frames(xb, xc)
     only_b = samples[samples["model"] == "fp16"]
-    r = q.compare(scores, "fp16", "w4a16", samples=only_b)
-    assert r.loc[0, "method"] == q.METHOD_UNPAIRED
+    res = compare(scores, "fp16", "w4a16", samples=only_b)
+    r = res.frame
+    assert r.loc[0, "method"] == st.METHOD_UNPAIRED
     assert "no per-sample outcomes for the candidate" in r.loc[0, "method_note"]
-    assert (frames.issues_of(r)["message"].str.contains("compared unpaired")).any()
+    assert (res.issues["message"].str.contains("compared unpaired")).any()
 
 
 # ------------------------------------------------------------------------------------------
@@ -380,7 +281,7 @@ def test_latest_completed_run_wins():
         score_row("fp16", "t-b", "hellaswag", "acc_norm", 0.61, completed_at="2025-02-01"),
         score_row("w4a16", "x0", "hellaswag", "acc_norm", 0.62, completed_at="2025-02-01"),
     ])
-    r = q.compare(scores, "fp16", "w4a16").set_index("task")
+    r = cmp(scores, "fp16", "w4a16").set_index("task")
     assert (r.loc["arc_easy", "baseline_job"], r.loc["arc_easy", "candidate_job"]) == ("new", "x0")
     assert r.loc["arc_easy", "delta"] == pytest.approx(0.71 - 0.80)
     assert r.loc["hellaswag", "baseline_job"] == "t-b"
@@ -390,27 +291,27 @@ def test_unknown_model_lists_models_present():
     scores = frames.conform("scores", [score_row("fp16", "a", "arc_easy", "acc_norm", 0.8),
                                        score_row("w4a16", "b", "arc_easy", "acc_norm", 0.8)])
     with pytest.raises(UnknownModelError, match="fp16, w4a16"):
-        q.compare(scores, "fp16", "nope")
+        cmp(scores, "fp16", "nope")
     with pytest.raises(UnknownModelError, match="'nope'"):
-        q.recovery(scores, "nope", "w4a16")
+        recovery(scores, "nope", "w4a16")
 
 
 def test_several_candidates_get_a_candidate_model_column():
     scores = frames.conform("scores", [
         score_row(m, m, "arc_easy", "acc_norm", v, stderr=0.04)
         for m, v in (("fp16", 0.80), ("fp8", 0.795), ("w8a8", 0.79), ("w4a16", 0.77))])
-    r = q.compare(scores, "fp16", ["fp8", "w8a8", "w4a16"])
+    r = cmp(scores, "fp16", ["fp8", "w8a8", "w4a16"])
     assert r["candidate_model"].tolist() == ["fp8", "w8a8", "w4a16"]
     assert r["delta"].tolist() == pytest.approx([-0.005, -0.01, -0.03])
-    assert list(r.columns) == q.COMPARE_COLUMNS
+    assert list(r.columns) == COMPARE_COLUMNS
 
 
 def test_limit_note_says_first_n_documents():
     scores = frames.conform("scores", [score_row("a", "a", "arc_easy", "acc_norm", 0.8),
                                        score_row("b", "b", "arc_easy", "acc_norm", 0.8)])
-    assert "FIRST N documents" in q.compare(scores, "a", "b").attrs["limit_note"]
-    assert "FIRST 100 documents" in q.limit_note(100.0)
-    assert "not a random sample" in q.limit_note(0.1)
+    assert "FIRST N documents" in compare(scores, "a", "b").limit_note
+    assert "FIRST 100 documents" in limit_note(100.0)
+    assert "not a random sample" in limit_note(0.1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -422,15 +323,15 @@ def test_limit_note_says_first_n_documents():
     (-0.05, 0.03, "inconclusive"), (float("nan"), float("nan"), "inconclusive"),
 ])
 def test_verdict_order(lo, hi, want):
-    assert q._verdict(lo, hi, 0.02) == want
+    assert st.verdict_rule(lo, hi, 0.02) == want
 
 
 def test_verdict_text_spells_out_the_sample_size():
     row = {"verdict": "inconclusive", "n_needed": 1885, "margin": 0.02, "confidence": 0.95,
-           "method": q.METHOD_PAIRED_BINARY, "ci_low": -0.06, "ci_high": 0.06}
-    assert q.verdict_text(row) == (
+           "method": st.METHOD_PAIRED_BINARY, "ci_low": -0.06, "ci_high": 0.06}
+    assert verdict_text(row) == (
         "inconclusive: ≈1,900 paired samples per task would resolve a 2-point margin")
-    assert q.verdict_text({**row, "verdict": "non-inferior", "ci_low": -0.01,
+    assert verdict_text({**row, "verdict": "non-inferior", "ci_low": -0.01,
                            "ci_high": 0.02}).startswith("non-inferior: the 95% CI −1.0 to +2.0")
 
 
@@ -438,7 +339,7 @@ def test_n100_worked_example_of_docs():
     """docs/statistics.md: n = 100, both models right on 80, b = c = 5."""
     xb, xc = binary_pairs(75, 5, 5, 15)
     scores, samples = paired_frames(xb, xc)
-    r = q.compare(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     assert r["se"] == pytest.approx(math.sqrt(11) / 102)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((-Z * math.sqrt(11) / 102,
                                                          Z * math.sqrt(11) / 102))
@@ -473,31 +374,31 @@ def _two_scores():
 
 
 def test_comparable_when_only_model_specific_settings_differ():
-    r = q.compare(_two_scores(), "fp16", "w4a16", runs=_runs()).iloc[0]
+    r = cmp(_two_scores(), "fp16", "w4a16", runs=_runs()).iloc[0]
     assert r["comparable"] is True or r["comparable"] == True  # noqa: E712 (pandas BooleanDtype)
     assert r["comparability_note"] == ""
-    t = q.comparability(_runs(), "fp16", "w4a16")
+    t = comparability(_runs(), "fp16", "w4a16").frame
     assert set(t.loc[~t["same"], "setting"]) == {"tokenizer", "model_args"}
     assert not t.loc[~t["same"], "changes_scores"].any()
 
 
 def test_not_comparable_names_the_differing_settings():
     runs = _runs(chat_template_sha="c2", task_hash="h2")
-    r = q.compare(_two_scores(), "fp16", "w4a16", runs=runs).iloc[0]
+    r = cmp(_two_scores(), "fp16", "w4a16", runs=runs).iloc[0]
     assert r["comparable"] == False  # noqa: E712
     assert "chat template" in r["comparability_note"]
     assert "task definition" in r["comparability_note"]
-    t = q.comparability(runs, "fp16", "w4a16", scores=_two_scores())
+    t = comparability(runs, "fp16", "w4a16", scores=_two_scores()).frame
     assert {"chat_template_sha", "task_hash"} <= set(t.loc[~t["same"], "setting"])
 
 
 def test_without_runs_scores_fewshot_difference_still_detected():
     scores = _two_scores()
     scores.loc[1, "num_fewshot"] = 8
-    r = q.compare(scores, "fp16", "w4a16").iloc[0]
+    r = cmp(scores, "fp16", "w4a16").iloc[0]
     assert r["comparable"] == False  # noqa: E712
     assert "few-shot" in r["comparability_note"]
-    same = q.compare(_two_scores(), "fp16", "w4a16").iloc[0]
+    same = cmp(_two_scores(), "fp16", "w4a16").iloc[0]
     assert pd.isna(same["comparable"])
 
 
@@ -522,7 +423,7 @@ def _redhat_scores():
 
 def test_recovery_is_the_ratio_of_averages_redhat_card():
     head = {t: ("acc", "none") for t in REDHAT}
-    r = q.recovery(_redhat_scores(), "bf16", "w4a16", headline=head, n_resamples=2000)
+    r = recovery(_redhat_scores(), "bf16", "w4a16", headline=head, n_resamples=2000)
     b = np.mean([v[0] for v in REDHAT.values()])
     c = np.mean([v[1] for v in REDHAT.values()])
     assert round(b, 2) == 79.45 and round(c, 2) == 78.57
@@ -544,7 +445,7 @@ def test_recovery_bootstrap_matches_direct_document_bootstrap():
     s1, p1 = paired_frames(xb1, xc1)
     s2, p2 = paired_frames(xb2, xc2, task="truthfulqa_mc2", metric="acc")
     scores, samples = pd.concat([s1, s2]), pd.concat([p1, p2])
-    r = q.recovery(scores, "fp16", "w4a16", samples=samples, n_resamples=4000, seed=1)
+    r = recovery(scores, "fp16", "w4a16", samples=samples, n_resamples=4000, seed=1)
     point = 100 * (xc1.mean() + xc2.mean()) / (xb1.mean() + xb2.mean())
     assert r.recovery == pytest.approx(point)
     # direct: resample documents within each task, paired
@@ -556,7 +457,7 @@ def test_recovery_bootstrap_matches_direct_document_bootstrap():
     assert r.ci_low == pytest.approx(lo, abs=0.35) and r.ci_high == pytest.approx(hi, abs=0.35)
     assert r.per_task["method"].tolist() == ["paired multinomial (2×2 cells)",
                                              "paired bootstrap (documents)"]
-    again = q.recovery(scores, "fp16", "w4a16", samples=samples, n_resamples=4000, seed=1)
+    again = recovery(scores, "fp16", "w4a16", samples=samples, n_resamples=4000, seed=1)
     assert (again.ci_low, again.ci_high) == (r.ci_low, r.ci_high)
 
 
@@ -569,11 +470,11 @@ def test_recovery_never_counts_a_group_with_its_subtasks():
                          "group": "mmlu" if task.startswith("mmlu_") else None})
     scores = frames.conform("scores", rows)
     head = {t: ("acc", "none") for t in ("mmlu_a", "mmlu_b", "mmlu", "arc_easy")}
-    r = q.recovery(scores, "bf16", "w4", headline=head, n_resamples=200)
+    r = recovery(scores, "bf16", "w4", headline=head, n_resamples=200)
     assert set(r.tasks) == {"mmlu_a", "mmlu_b", "arc_easy"}
     assert not r.per_task.set_index("task").loc["mmlu", "counted"]
     assert r.recovery == pytest.approx(100 * (0.78 + 0.58 + 0.88) / (0.8 + 0.6 + 0.9))
-    g = q.recovery(scores, "bf16", "w4", tasks=["mmlu", "mmlu_a", "arc_easy"], headline=head,
+    g = recovery(scores, "bf16", "w4", tasks=["mmlu", "mmlu_a", "arc_easy"], headline=head,
                    n_resamples=200)
     assert set(g.tasks) == {"mmlu", "arc_easy"}
     assert g.recovery == pytest.approx(100 * (0.68 + 0.88) / (0.7 + 0.9))
@@ -582,7 +483,7 @@ def test_recovery_never_counts_a_group_with_its_subtasks():
 def test_recovery_without_stderr_has_no_interval():
     scores = frames.conform("scores", [score_row("a", "a", "arc_easy", "acc_norm", 0.8),
                                        score_row("b", "b", "arc_easy", "acc_norm", 0.76)])
-    r = q.recovery(scores, "a", "b", n_resamples=100)
+    r = recovery(scores, "a", "b", n_resamples=100)
     assert r.recovery == pytest.approx(95.0)
     assert np.isnan(r.ci_low) and "no interval" in repr(r)
 
@@ -602,12 +503,13 @@ def test_flips_lists_changed_documents_with_targets_and_invalid_rates():
     rows += sample_rows("w4", "jc", "gsm8k", "exact_match", [1, 1, 1, 1, 1],
                         filter="strict-match")
     s = frames.conform("samples", rows)
-    f = q.flips(s, "fp16", "w4", task="gsm8k")
+    res = flips(s, "fp16", "w4", task="gsm8k")
+    f = res.frame
     assert (f["filter"] == "flexible-extract").all()
     assert f[["doc_id", "change"]].values.tolist() == [[1, "lost"], [2, "gained"], [4, "lost"]]
     assert f["target"].tolist() == ["t1", "t2", "t4"]
     assert f.loc[0, "candidate_response"] == "[invalid]"
-    inv = pd.DataFrame(f.attrs["invalid_rate"]).set_index(["model", "filter"])
+    inv = res.invalid_rates.set_index(["model", "filter"])
     assert inv.loc[("w4", "flexible-extract"), "rate"] == pytest.approx(3 / 5)
     assert inv.loc[("fp16", "flexible-extract"), "invalid"] == 1
 
@@ -616,7 +518,7 @@ def test_flips_continuous_cross_threshold():
     s = frames.conform("samples",
                        sample_rows("a", "a", "truthfulqa_mc2", "acc", [0.6, 0.4, 0.9, 0.55])
                        + sample_rows("b", "b", "truthfulqa_mc2", "acc", [0.4, 0.45, 0.8, 0.51]))
-    f = q.flips(s, "a", "b")
+    f = flips(s, "a", "b").frame
     assert f[["doc_id", "change"]].values.tolist() == [[0, "lost"]]
     assert f.loc[0, "delta"] == pytest.approx(-0.2)
 
@@ -632,13 +534,14 @@ def test_trend_orders_runs_with_intervals():
         score_row("w4", "k1", "arc_easy", "acc_norm", 0.79, stderr=0.02,
                   completed_at="2025-01-15"),
     ])
-    t = q.trend(scores)
+    res = trend(scores)
+    t = res.frame
     assert t[["model", "job", "run", "n_runs", "is_latest"]].values.tolist() == [
         ["fp16", "j1", 1, 2, False], ["fp16", "j2", 2, 2, True], ["w4", "k1", 1, 1, True]]
     assert (t["metric"] == "acc_norm").all()
     assert t.loc[0, "ci_low"] == pytest.approx(0.80 - Z * 0.02)
-    assert t.attrs["multiple_runs"] is True
-    assert len(q.trend(scores, all_metrics=True)) == 4
+    assert res.multiple_runs is True
+    assert len(trend(scores, all_metrics=True).frame) == 4
 
 
 # ------------------------------------------------------------------------------------------
@@ -651,7 +554,7 @@ def test_figures_from_frames_without_pyplot_show():
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from evalkit.plots import quality as qplots
+    from evalkit.present.plots import quality as qplots
 
     scores, samples = _gsm8k()
     more = frames.conform("scores", [
@@ -659,8 +562,8 @@ def test_figures_from_frames_without_pyplot_show():
         score_row("w4a16", "jc", "arc_easy", "acc_norm", 0.78, stderr=float("nan")),
         score_row("w8", "jd", "arc_easy", "acc_norm", 0.79, stderr=0.04)])
     scores = pd.concat([scores, more], ignore_index=True)
-    cmp = q.compare(scores, "fp16", ["w4a16"], samples=samples)
-    fig = qplots.score_bars(cmp)
+    c = cmp(scores, "fp16", ["w4a16"], samples=samples)
+    fig = qplots.score_bars(c)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert len(ax.patches) == 4  # 2 tasks × 2 models
@@ -669,33 +572,30 @@ def test_figures_from_frames_without_pyplot_show():
     heights = [p.get_height() for p in fig2.axes[0].patches]
     assert sum(np.isfinite(heights)) == 5  # arc_easy × 3 models + gsm8k × 2
     assert sorted(h for h in heights if np.isfinite(h))[-1] == pytest.approx(80.0)
-    fig3 = qplots.forest(cmp, margin=0.02)
+    fig3 = qplots.forest(c, margin=0.02)
     ax3 = fig3.axes[0]
-    assert q.METHOD_PAIRED_BINARY in ax3.get_title()
+    assert st.METHOD_PAIRED_BINARY in ax3.get_title()
     xs = sorted(line.get_xdata()[0] for line in ax3.lines if len(line.get_xdata()) == 2
                 and line.get_xdata()[0] == line.get_xdata()[1])
     assert xs == pytest.approx([-2.0, 0.0])  # the −margin and zero lines
-    gsm = cmp.set_index("task").loc["gsm8k"]
+    gsm = c.set_index("task").loc["gsm8k"]
     assert any(np.allclose(line.get_xdata(), [100 * gsm["ci_low"], 100 * gsm["ci_high"]])
                for line in ax3.lines)
-    t = q.trend(scores)
-    assert isinstance(qplots.trend(t), Figure)
+    t = trend(scores)
+    assert isinstance(qplots.trend(t.frame), Figure)
 
 
-def test_results_with_issue_attrs_still_concatenate():
+def test_results_of_several_candidates_concatenate_with_their_issues():
     scores = frames.conform("scores", [
         score_row("fp16", "a", "arc_easy", "acc_norm", 0.8, stderr=0.04),
         score_row("w4", "b", "arc_easy", "acc_norm", 0.79, stderr=0.04),
         score_row("w8", "c", "arc_easy", "acc_norm", 0.78, stderr=0.04),
         score_row("fp16", "a", "hellaswag", "acc_norm", 0.7, stderr=0.04)])
-    one, two = q.compare(scores, "fp16", "w4"), q.compare(scores, "fp16", "w8")
-    assert len(frames.issues_of(one)) == 1  # hellaswag: baseline only
-    both = pd.concat([one, two], ignore_index=True)
-    assert both["candidate_model"].tolist() == ["w4", "w8"]
-    assert len(frames.issues_of(both)) == 1  # same issues: pandas keeps them
-    other = q.compare(scores.iloc[:3], "fp16", "w4")
-    assert len(pd.concat([one, other])) == 2  # different issues: dropped, no error
-    assert (frames.issues_of(one)["severity"] == "warning").tolist() == [True]
+    one = compare(scores, "fp16", "w4")
+    assert one.issues["severity"].tolist() == ["warning"]  # hellaswag: baseline only
+    both = compare(scores, "fp16", ["w4", "w8"])
+    assert both.frame["candidate_model"].tolist() == ["w4", "w8"]
+    assert len(both.issues) == 1  # the same notice once, not once per candidate
 
 
 # --- regressions found in review -----------------------------------------------------------
@@ -707,7 +607,7 @@ def test_a_drop_of_exactly_the_margin_is_at_the_margin(b, c):
     scores = frames.conform("scores", [
         score_row("fp16", "a", "arc_easy", "acc_norm", b, stderr=0.04),
         score_row("w4", "b", "arc_easy", "acc_norm", c, stderr=0.04)])
-    row = q.compare(scores, "fp16", "w4").iloc[0]
+    row = cmp(scores, "fp16", "w4").iloc[0]
     assert pd.isna(row["n_needed"])
     assert "at or below −margin" in row["n_needed_note"]
 
@@ -716,7 +616,7 @@ def test_continuous_differences_equal_up_to_rounding_have_no_interval():
     x = np.linspace(0.1, 0.8, 50)
     d = (x + 0.01) - x  # a constant shift, a few ulp apart
     assert np.ptp(d) > 0
-    r = q.paired_continuous_stats(d)
+    r = st.paired_continuous_stats(d)
     assert np.isnan(r["ci_low"]) and np.isnan(r["p_value"]) and "sd = 0" in r["note"]
 
 
@@ -727,7 +627,7 @@ def test_recovery_never_counts_a_requested_group_with_nested_subtasks():
     scores["is_group"] = scores["task"].isin(["mmlu", "mmlu_humanities"])
     scores["group"] = scores["task"].map({"mmlu_humanities": "mmlu",
                                           "mmlu_formal_logic": "mmlu_humanities"})
-    r = q.recovery(scores, "fp16", "w4", tasks=["mmlu", "mmlu_formal_logic", "arc_easy"])
+    r = recovery(scores, "fp16", "w4", tasks=["mmlu", "mmlu_formal_logic", "arc_easy"])
     assert sorted(r.tasks) == ["arc_easy", "mmlu"]
 
 
@@ -741,7 +641,7 @@ def test_samples_are_paired_by_model_as_well_as_job():
          "metric": "acc_norm", "value": float(v), "doc_hash": f"h{i}", "prompt_hash": f"p{i}"}
         for m, vals in (("fp16", [1] * 9 + [0]), ("w4", [1] * 5 + [0] * 5))
         for i, v in enumerate(vals)])
-    row = q.compare(scores, "fp16", "w4", samples=samples).iloc[0]
+    row = cmp(scores, "fp16", "w4", samples=samples).iloc[0]
     assert row["paired_delta"] == pytest.approx(-0.4)
     assert row["n_lost"] == 4
 
@@ -749,6 +649,6 @@ def test_samples_are_paired_by_model_as_well_as_job():
 def test_non_inferior_text_says_when_the_drop_is_significant():
     row = {"verdict": "non-inferior", "margin": 0.02, "confidence": 0.95, "ci_low": -0.018,
            "ci_high": -0.004, "p_value": 0.0039}
-    assert "drop itself is statistically significant (p = 0.0039)" in q.verdict_text(row)
+    assert "drop itself is statistically significant (p = 0.0039)" in verdict_text(row)
     row.update(ci_high=0.01, p_value=0.3)
-    assert "significant" not in q.verdict_text(row)
+    assert "significant" not in verdict_text(row)

@@ -8,17 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evalkit.analysis import quality as q
-from tests.test_quality import headline_available, paired_frames
+from evalkit.analysis.compare import compare
+from evalkit.analysis.stats import paired_binary_stats
+from tests.builders import paired_frames
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _headline():
-    with headline_available():
-        yield
 
 
 binary = st.integers(1, 60).flatmap(
@@ -36,12 +31,12 @@ margin = st.sampled_from([0.0, 0.01, 0.02, 0.05])
 
 def _row(xb, xc, task, metric, **kw):
     scores, samples = paired_frames(xb, xc, task=task, metric=metric)
-    return q.compare(scores, "fp16", "w4a16", samples=samples, **kw).iloc[0]
+    return compare(scores, "fp16", "w4a16", samples=samples, **kw).frame.iloc[0]
 
 
 def _swap_row(xb, xc, task, metric, **kw):
     scores, samples = paired_frames(xc, xb, task=task, metric=metric)
-    return q.compare(scores, "fp16", "w4a16", samples=samples, **kw).iloc[0]
+    return compare(scores, "fp16", "w4a16", samples=samples, **kw).frame.iloc[0]
 
 
 @SETTINGS
@@ -105,7 +100,7 @@ def test_binary_formula_symmetry_and_p_range(b, c, rest, conf):
     n = b + c + rest
     if n == 0:
         return
-    x = q.paired_binary_stats(b, c, n, conf)
-    y = q.paired_binary_stats(c, b, n, conf)
+    x = paired_binary_stats(b, c, n, conf)
+    y = paired_binary_stats(c, b, n, conf)
     assert x["ci_low"] == pytest.approx(-y["ci_high"]) and x["p_value"] == y["p_value"]
     assert 0 < x["p_value"] <= 1 and x["se"] > 0

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 import evalkit as ek
-from tests.payloads import job, job_list, results_doc
+from tests.builders import job, job_list, results_doc
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,10 +71,11 @@ def test_demo_summary_matches_the_raw_dump(demo_report):
     gsm = {(m["metric"], m["filter"]) for m in summary["all_metrics"] if m["task"] == "gsm8k"}
     assert gsm == {("exact_match", "strict-match"), ("exact_match", "flexible-extract")}
     issues = summary["data_issues"]
-    assert set(issues[0]) == {"source", "object", "severity", "message"}
+    assert set(issues[0]) == {"source", "object", "severity", "message", "step"}
     assert any(i["object"] == "eval-mistral-24b-w4a16-mmlu" and i["severity"] == "error"
                for i in issues)
-    rec = summary["recovery"]["mistral-24b-quantized"]
+    rec = summary["recovery"]["summary"][0]
+    assert rec["candidate_model"] == "mistral-24b-quantized"
     assert rec["ci_low"] <= rec["recovery"] <= rec["ci_high"]
 
 
@@ -157,7 +158,7 @@ def test_installed_wheel_runs_report_from_an_empty_folder(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
-    where = subprocess.run([sys.executable, "-c", "import evalkit, evalkit.snapshot as s; "
+    where = subprocess.run([sys.executable, "-c", "import evalkit, evalkit._resources as s; "
                             "print(evalkit.__file__); print(s.demo_path())"],
                            capture_output=True, text=True, cwd=empty, env=env, check=True)
     assert where.stdout.startswith(str(target)), where.stdout

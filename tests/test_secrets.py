@@ -19,9 +19,13 @@ from typing import Any
 import pytest
 
 from evalkit import kube
-from evalkit.errors import EvalkitError
-from evalkit.http import BearerToken, Client, RetryPolicy, TokenFile, redact, service_client
-from evalkit.pull import pull
+from evalkit.core.auth import BearerToken, TokenFile
+from evalkit.core.errors import EvalkitError
+from evalkit.core.http import Client, RetryPolicy
+from evalkit.core.secrets import redact
+from evalkit.core.settings import service_client
+from evalkit.lmeval import list_lmevaljobs
+from evalkit.collect import pull
 from tests.servers import FaultProxy, KubeAPIServer, make_certs, make_lmevaljob
 
 NS = "secret-test"
@@ -35,7 +39,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                 "EVALKIT_PROMETHEUS_TOKEN", "EVALKIT_PROMETHEUS_TOKEN_FILE",
                 "EVALKIT_REGISTRY_TOKEN", "EVALKIT_REGISTRY_TOKEN_FILE"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", tmp_path / "no-sa")
 
 
 @pytest.fixture()
@@ -98,7 +102,7 @@ def test_argument_channel(tmp_path: Path, logs) -> None:
                                     token=MARKER))
         proxy.inject("drop", times=None)
         conn = kube.connect(kubeconfig=path, token=MARKER, sleep=lambda s: None)
-        err2 = _failing(lambda: kube.list_lmevaljobs(NS, connection=conn))
+        err2 = _failing(lambda: list_lmevaljobs(NS, connection=conn))
         conn.close()
     assert_clean(folder=out, logs=logs, errors=(err, err2),
                  objects=(BearerToken(MARKER), conn, conn.client))
@@ -123,7 +127,7 @@ def test_kubeconfig_channel(tmp_path: Path, logs, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("KUBECONFIG", str(api.write_kubeconfig(tmp_path / "kc")))
         out = pull(tmp_path / "snap", namespace=NS)
         conn = kube.connect()
-        err = _failing(lambda: kube.list_lmevaljobs("missing-ns"))
+        err = _failing(lambda: list_lmevaljobs("missing-ns"))
         api.crd_installed = False
         err2 = _failing(lambda: pull(tmp_path / "snap2", namespace=NS))
     assert_clean(folder=out, logs=logs, errors=(err, err2),
@@ -137,7 +141,7 @@ def test_service_account_channel(tmp_path: Path, logs, certs,
     sa.mkdir()
     (sa / "token").write_text(MARKER)
     (sa / "ca.crt").write_bytes(certs.ca_cert.read_bytes())
-    monkeypatch.setattr("evalkit.http.SERVICE_ACCOUNT_DIR", sa)
+    monkeypatch.setattr("evalkit.core.auth.SERVICE_ACCOUNT_DIR", sa)
     with KubeAPIServer({NS: _jobs()}, token=MARKER, tls=certs) as api:
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(api.port))
@@ -172,7 +176,7 @@ def test_environment_channels(channel: str, tmp_path: Path, logs,
         doc = client.get_json(path)
         assert len(doc["items"]) == 4
         # a snapshot written by a source using this client
-        from evalkit.snapshot import SnapshotWriter
+        from evalkit.core.snapshot import SnapshotWriter
 
         with SnapshotWriter(tmp_path / "snap") as w:
             w.write_json("prometheus/answer.json", doc)
@@ -198,7 +202,7 @@ def test_secret_in_url_and_error_bodies_is_redacted(logs) -> None:
 
 
 def test_snapshot_writer_refuses_a_known_secret(tmp_path: Path) -> None:
-    from evalkit.snapshot import SnapshotWriter
+    from evalkit.core.snapshot import SnapshotWriter
 
     BearerToken(MARKER)
     with pytest.raises(EvalkitError, match="credential"), SnapshotWriter(tmp_path / "s") as w:

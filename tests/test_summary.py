@@ -8,9 +8,11 @@ import json
 import pandas as pd
 
 import evalkit as ek
-from evalkit import frames
+from evalkit.core import frames
 from evalkit.lmeval import load_lmeval
-from tests.payloads import job, job_list, results_doc
+from evalkit.present import sections as S
+from evalkit.present.summary_json import to_summary
+from tests.builders import job, job_list, rendered_text, results_doc
 
 
 def _three_models(fewshot_q2: int = 0):
@@ -29,22 +31,23 @@ def _three_models(fewshot_q2: int = 0):
 def test_several_candidates_and_strict_json():
     a = ek.analyze(_three_models(), "base", ["q1", "q2"])
     assert a.candidates == ["q1", "q2"]
-    assert a.comparison["candidate_model"].tolist() == ["q1", "q2"]
-    assert a.comparison["delta"].round(12).tolist() == [-0.01, -0.03]
-    s = a.to_summary()
+    assert a.comparison.frame["candidate_model"].tolist() == ["q1", "q2"]
+    assert a.comparison.frame["delta"].round(12).tolist() == [-0.01, -0.03]
+    s = to_summary(a)
     json.dumps(s, allow_nan=False)  # no NaN/Infinity in summary.json
-    assert s["candidate"] == ["q1", "q2"] and set(s["recovery"]) == {"q1", "q2"}
+    assert s["candidate"] == ["q1", "q2"]
+    assert [r["candidate_model"] for r in s["recovery"]["summary"]] == ["q1", "q2"]
 
 
 def test_non_comparable_runs_are_named_before_verdicts():
     a = ek.analyze(_three_models(fewshot_q2=5), "base", ["q1", "q2"])
-    md = a.comparability_markdown()
-    assert md.startswith("**Not comparable**") and "arc_easy" in md
-    table = a.comparability_table()
+    md = S.comparability_markdown(a)
+    assert md.startswith("**Not comparable**") and "arc_easy: differs in" in rendered_text(md)
+    table = S.comparability_table(a)
     cell = table.loc[("number of few-shot examples", "yes"), ("q2", "arc_easy")]
     assert cell == "≠ 0 → 5"
-    assert bool(a.comparison.set_index("candidate_model").loc["q1", "comparable"])
-    assert not bool(a.comparison.set_index("candidate_model").loc["q2", "comparable"])
+    frame = a.comparison.frame.set_index("candidate_model")
+    assert bool(frame.loc["q1", "comparable"]) and not bool(frame.loc["q2", "comparable"])
 
 
 def test_partial_serving_data_is_marked_in_the_report():
@@ -53,14 +56,14 @@ def test_partial_serving_data_is_marked_in_the_report():
         "model": ["base", "q1"], "metric": ["ttft_p99", "ttft_p99"], "unit": ["s", "s"],
         "value": [0.5, 0.9], "statistic": ["window histogram_quantile"] * 2,
         "partial": [False, True]})
-    table = a.serving_table()
+    table = S.serving_table(a)
     assert table.loc[0, "PARTIAL"] == "q1"
-    assert a.serving_markdown().startswith("**PARTIAL DATA**")
+    assert S.serving_markdown(a).startswith("**PARTIAL DATA**")
 
 
 def test_issues_from_the_loader_reach_the_summary():
     res = _three_models()
     res.issues = frames.conform("issues", [frames.issue("lmeval", "eval-x", "error", "boom")])
-    s = ek.analyze(res, "base", "q1").to_summary()
+    s = to_summary(ek.analyze(res, "base", "q1"))
     assert {"source": "lmeval", "object": "eval-x", "severity": "error",
-            "message": "boom"} in s["data_issues"]
+            "message": "boom", "step": "load"} in s["data_issues"]

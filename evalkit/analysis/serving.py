@@ -22,10 +22,13 @@ taken from ``window`` only; without it they are left empty and say so.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from .. import frames
+from ..core import frames
+from ..core.errors import InputError
 
 __all__ = ["serving_summary", "QUANTILE_METRICS", "RATE_METRICS", "SUMMARY_COLUMNS"]
 
@@ -41,14 +44,17 @@ _WINDOW_STAT = {
 }
 
 
-def serving_summary(series: pd.DataFrame | None = None, window: pd.DataFrame | None = None,
+def serving_summary(series: Any = None, window: Any = None, *, partial: bool = False,
                     ) -> pd.DataFrame:
     """One row per model and metric for the whole window.
 
     Parameters
     ----------
-    series : long ``series`` frame (``timestamp, model, metric, value, unit``) or ``None``.
-    window : whole-window frame (same columns, one row per model and metric) or ``None``.
+    series : long ``series`` frame (``timestamp, model, metric, value, unit``), a
+        :class:`~evalkit.prometheus.ServingSeries` holding one, or ``None``.
+    window : whole-window frame (same columns, one row per model and metric), a
+        ``ServingSeries`` holding one, or ``None``.
+    partial : mark every row partial (a ``ServingSeries`` input that is partial does too).
 
     Returns
     -------
@@ -60,9 +66,7 @@ def serving_summary(series: pd.DataFrame | None = None, window: pd.DataFrame | N
     - gauges (running/waiting requests, KV cache, GPU utilisation and memory, GPUs) and
       rates without a window answer: the time mean of ``series``;
     - ``min``/``max``/``n``: range and count of the non-NaN ``series`` values (context only);
-    - ``partial``: True when an input frame was flagged partial (``attrs["partial"]``).
-
-    ``attrs["issues"]`` concatenates the inputs' issues.
+    - ``partial``: True when an input was partial (Prometheus warnings).
 
     Examples
     --------
@@ -74,12 +78,18 @@ def serving_summary(series: pd.DataFrame | None = None, window: pd.DataFrame | N
     """
     parts = []
     for f, name in ((series, "series"), (window, "window")):
+        if f is not None and not isinstance(f, pd.DataFrame):  # a ServingSeries
+            partial = partial or bool(getattr(f, "partial", False))
+            f = f.series
         if f is not None:
             frames.validate(f, "series", name=name)
             parts.append(f)
+        if name == "series":
+            series = f
+        else:
+            window = f
     if not parts:
-        raise ValueError("serving_summary needs a series frame, a window frame, or both")
-    partial = any(bool(f.attrs.get("partial")) for f in parts)
+        raise InputError("serving_summary needs a series frame, a window frame, or both")
     stats = pd.DataFrame(columns=["model", "metric", "unit", "mean", "min", "max", "n"])
     if series is not None and len(series):
         g = series.groupby(["model", "metric"], sort=True, observed=True)
@@ -118,7 +128,4 @@ def serving_summary(series: pd.DataFrame | None = None, window: pd.DataFrame | N
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     out["n"] = out["n"].astype("int64")
     out["partial"] = out["partial"].astype(bool)
-    issues = [r for f in parts for r in f.attrs.get("issues") or []]
-    frames.attach_issues(out, [dict(t) for t in dict.fromkeys(tuple(r.items()) for r in issues)])
-    out.attrs["partial"] = partial
     return out.sort_values(["model", "metric"], kind="stable").reset_index(drop=True)

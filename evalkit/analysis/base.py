@@ -1,0 +1,130 @@
+"""Small pieces every analysis shares: the z value, model checks, the run that wins, number
+formatting, and the issue collector.
+
+>>> round(z_value(0.95), 4), fmt_points(-0.0412)
+(1.96, '−4.1')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..core import frames
+from ..core.errors import InputError, UnknownModelError
+from ..lmeval.metrics import headline_metric
+
+
+def z_value(confidence: float) -> float:
+    if isinstance(confidence, bool) or not (isinstance(confidence, int | float)
+                                             and 0.0 < confidence < 1.0):
+        raise InputError(f"confidence must be in (0, 1), got {confidence!r}")
+    return float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+
+
+def headline_of(task: str, available: list[tuple[str, str]],
+                     overrides: dict | None) -> tuple[str | None, str | None, str]:
+    """The headline metric of ``task`` from lm-eval's metric table (or the fallback rule);
+    ``(None, None, reason)`` when nothing fits."""
+    try:
+        metric, filt, note = headline_metric(task, available, overrides)
+    except (KeyError, ValueError, LookupError) as exc:
+        return None, None, f"no headline metric for {task}: {exc}"
+    return metric, filt, note or ""
+
+
+def check_margin(margin: float) -> float:
+    """A non-inferiority margin must be a finite number ≥ 0.
+
+    >>> check_margin(float("nan"))
+    Traceback (most recent call last):
+    ...
+    evalkit.core.errors.InputError: margin must be a finite number >= 0 (0.02 = 2 points), got nan
+    """
+    if isinstance(margin, bool) or not isinstance(margin, int | float) or not (
+            math.isfinite(margin) and margin >= 0):
+        raise InputError(f"margin must be a finite number >= 0 (0.02 = 2 points), got {margin!r}")
+    return float(margin)
+
+
+def as_list(candidates: str | Iterable[str]) -> list[str]:
+    """``candidates`` as a list: one name or several (the same argument everywhere).
+
+    >>> as_list("w4a16"), as_list(["a", "b"])
+    (['w4a16'], ['a', 'b'])
+    """
+    out = [candidates] if isinstance(candidates, str) else [str(c) for c in candidates]
+    if not out:
+        raise InputError("candidates: give at least one model name")
+    return out
+
+
+def check_models(scores: pd.DataFrame, names: Iterable[str]) -> None:
+    present = sorted({str(m) for m in scores["model"].dropna().unique()})
+    for name in names:
+        if name not in present:
+            raise UnknownModelError(
+                f"model {name!r} is not in the scores; models present: "
+                f"{', '.join(present) if present else '(none)'}"
+            )
+
+
+def latest_jobs(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, task): the run that wins (latest ``completed_at``, then
+    ``created_at``, then job name; runs without a completion time lose to those with one)."""
+    cols = ["model", "task", "job", "completed_at", "created_at"]
+    runs = (
+        scores[cols]
+        .groupby(["model", "task", "job"], as_index=False, dropna=False, sort=False)
+        .agg(completed_at=("completed_at", "max"), created_at=("created_at", "max"))
+    )
+    runs = runs.sort_values(
+        ["model", "task", "completed_at", "created_at", "job"], na_position="first",
+        kind="mergesort",
+    )
+    return runs.groupby(["model", "task"], sort=False, dropna=False).tail(1).reset_index(drop=True)
+
+
+def fmt_points(x: float, signed: bool = True) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    v = 100.0 * x
+    s = f"{v:+.1f}" if signed else f"{v:.1f}"
+    return s.replace("-", "−")
+
+
+def fmt_margin(margin: float) -> str:
+    v = 100.0 * margin
+    return f"{v:g}-point" if v != 1 else "1-point"
+
+
+def round_sig(n: float, sig: int = 2) -> int:
+    if n < 100:
+        return int(n)
+    digits = int(math.floor(math.log10(n))) + 1 - sig
+    return int(round(n, -digits))
+
+
+def is_nan(x: Any) -> bool:
+    try:
+        return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+    except TypeError:
+        return False
+
+
+
+@dataclass
+class Issues:
+    issues: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, obj: str, severity: str, message: str, source: str = "compare") -> None:
+        self.issues.append(frames.issue(source, obj, severity, message))
+
+    def frame(self) -> pd.DataFrame:
+        return frames.issues_frame(self.issues)

@@ -1,0 +1,166 @@
+""":func:`analyze`: everything the report shows, computed once, as pure data — no kernel, no
+files read. The notebook displays an :class:`Analysis`; ``evalkit analyze`` writes it as
+``summary.json`` plus Parquet frames; ``gate`` and publishing read that.
+
+Every issue found by every step — loading, comparison, recovery, comparability, flips,
+trend, serving — lands in one ``issues`` frame whose ``step`` column says which step found it.
+
+>>> import evalkit as ek
+>>> a = ek.analyze(ek.load(ek.demo_path()))
+>>> a.baseline, a.candidates
+('mistral-24b', ['mistral-24b-quantized'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .base import check_margin, z_value
+from .comparability import Comparability, comparability
+from .compare import Comparison, compare
+from .flips import Flips, flips
+from .recovery import RecoveryResult, recovery
+from .serving import serving_summary
+from .trend import Trend, trend
+from .verdicts import LIMIT_NOTE
+from ..bundle import Bundle
+from ..core import frames
+from ..core.errors import UnknownModelError
+from ..core.result import Result
+from ..lmeval import LMEvalResult
+
+QUANT_FULL_PRECISION = {"fp16", "bf16", "fp32", "none", "full", ""}
+
+
+@dataclass(repr=False)
+class Analysis(Result):
+    """The report's content for one baseline and one or more candidates."""
+
+    bundle: Bundle
+    baseline: str
+    candidates: list[str]
+    margin: float
+    confidence: float
+    comparison: Comparison
+    all_metrics: Comparison
+    recovery: RecoveryResult
+    comparability: Comparability
+    flips: Flips | None
+    trend: Trend
+    serving_summary: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def result(self) -> LMEvalResult:
+        """The LMEvalJob/lm-eval data compared."""
+        return self.bundle.lmeval
+
+    @property
+    def demo(self) -> bool:
+        return self.bundle.demo
+
+    @property
+    def candidate(self) -> str | list[str]:
+        return self.candidates[0] if len(self.candidates) == 1 else self.candidates
+
+    @property
+    def serving(self) -> pd.DataFrame | None:
+        """Serving series over time, when the source holds Prometheus answers."""
+        s = self.bundle.serving
+        return None if s is None else s.series.series
+
+    def describe(self) -> str:
+        demo = " (DEMO DATA)" if self.demo else ""
+        verdicts = ", ".join(f"{r.task}: {r.verdict}" for r in self.comparison.frame.itertuples())
+        return f"{self.baseline} vs {', '.join(self.candidates)}{demo} [{verdicts}]"
+
+
+def default_models(result: LMEvalResult, manifest: dict[str, Any] | None = None
+                   ) -> tuple[str, str]:
+    """Baseline and candidate when none are named: the snapshot manifest's ``models`` entry
+    (the full-precision model is the baseline); otherwise the user must name them."""
+    models = result.models
+    info = (manifest if manifest is not None else result.manifest or {}).get("models") or {}
+    if not isinstance(info, dict):
+        info = {}
+    full = [m for m in models if str((info.get(m) or {}).get("quantization", "x")).lower()
+            in QUANT_FULL_PRECISION]
+    quant = [m for m in models if m in info and m not in full]
+    if len(full) == 1 and len(quant) >= 1:
+        return full[0], quant[0]
+    raise UnknownModelError(
+        f"name the models to compare with --baseline and --candidate; models in the data: "
+        f"{', '.join(models) or '(none)'}")
+
+
+def resolve_models(bundle: Bundle, baseline: str | None,
+                   candidates: str | Sequence[str] | None) -> tuple[str, list[str]]:
+    """The baseline and candidate names, checked against the data (defaults from the
+    snapshot manifest)."""
+    if baseline is None or not candidates:
+        b, c = default_models(bundle.lmeval, bundle.manifest)
+        baseline = baseline or b
+        candidates = candidates or c
+    cands = [candidates] if isinstance(candidates, str) else list(candidates)
+    present = bundle.lmeval.models
+    for name in [baseline, *cands]:
+        if name not in present:
+            raise UnknownModelError(f"model {name!r} is not in {bundle.source}; models there: "
+                                    f"{', '.join(present) or '(none)'}")
+    if baseline in cands:
+        raise UnknownModelError(f"model {baseline!r} is both the baseline and a candidate")
+    return baseline, cands
+
+
+def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
+            candidates: str | Sequence[str] | None = None, *, margin: float = 0.02,
+            confidence: float = 0.95, headline: dict | None = None) -> Analysis:
+    """Compare ``candidates`` (one name or several) with ``baseline`` on everything ``data``
+    holds: what :func:`evalkit.load` (or :func:`evalkit.load_lmeval`) returned. Model names
+    default to the snapshot's full-precision and quantized models."""
+    bundle = data if isinstance(data, Bundle) else Bundle(
+        lmeval=data, source=data.source, demo=data.demo, manifest=data.manifest)
+    check_margin(margin)
+    z_value(confidence)
+    baseline, cands = resolve_models(bundle, baseline, candidates)
+    res = bundle.lmeval
+    kw = dict(baseline=baseline, samples=res.samples, runs=res.runs, margin=margin,
+              confidence=confidence, headline=headline)
+    comparison = compare(res.scores, candidates=cands, **kw)
+    all_metrics = compare(res.scores, candidates=cands, all_metrics=True, **kw)
+    recov = recovery(res.scores, baseline=baseline, candidates=cands, samples=res.samples,
+                     confidence=confidence, headline=headline)
+    comp = comparability(res.runs, baseline=baseline, candidates=cands, scores=res.scores)
+    with_samples = set(res.samples["model"].astype(str)) if len(res.samples) else set()
+    flip_cands = [c for c in cands if c in with_samples]
+    flip = (flips(res.samples, baseline, flip_cands, scores=res.scores, headline=headline)
+            if baseline in with_samples and flip_cands else None)
+    tr = trend(res.scores, models=[baseline, *cands], confidence=confidence, headline=headline)
+    serving_sum = None
+    issue_parts: list[tuple[str, Any]] = [("load", bundle.issues), ("load", res.issues)]
+    if bundle.serving is not None:
+        s = bundle.serving
+        serving_sum = serving_summary(s.series, s.window)
+        issue_parts.append(("serving", s.issues))
+    for name, obj in (("registry", bundle.registry), ("guidellm", bundle.guidellm)):
+        if obj is not None:
+            issue_parts.append((name, obj.issues))
+    issue_parts += [("compare", comparison.issues), ("compare", all_metrics.issues),
+                    ("recovery", recov.issues), ("comparability", comp.issues),
+                    ("flips", flip.issues if flip is not None else None), ("trend", tr.issues)]
+    issues = frames.issues_frame(*[frames.issues_frame(p, step=step) for step, p in issue_parts
+                                   if p is not None and len(p)])
+    if "step" not in issues.columns:
+        issues["step"] = pd.Series(dtype="object")
+    notes = [LIMIT_NOTE]
+    if bundle.demo:
+        notes.insert(0, "GENERATED DEMO DATA: these numbers were made by "
+                        "scripts/make_demo_snapshot.py, not measured.")
+    return Analysis(bundle=bundle, baseline=baseline, candidates=cands, margin=margin,
+                    confidence=confidence, comparison=comparison, all_metrics=all_metrics,
+                    recovery=recov, comparability=comp, flips=flip, trend=tr, serving_summary=serving_sum, notes=notes,
+                    issues=issues)
