@@ -18,7 +18,9 @@ $(VENV)/.base: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
+# guidellm needs torch: take the CPU build (on this machine's disk) instead of the CUDA one
 $(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install --quiet 'torch==2.13.0+cpu' || $(PY) -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
