@@ -38,7 +38,7 @@ import yaml
 from ..core import files, frames
 from ..core.errors import SourceError
 from .parse import SOURCE, benchmark_frame, is_guidellm_report, parse_report
-from .result import GuideLLMResult, _empty_reports
+from .result import GuideLLMResult, empty_reports
 
 _JSON = {".json"}
 _YAML = {".yaml", ".yml"}
@@ -103,7 +103,7 @@ def combine(parts: list[GuideLLMResult], source: str,
     return GuideLLMResult(
         benchmarks=benchmark_frame(pd.concat(benches, ignore_index=True)) if benches
         else benchmark_frame(),
-        reports=pd.concat(reports, ignore_index=True) if reports else _empty_reports(),
+        reports=pd.concat(reports, ignore_index=True) if reports else empty_reports(),
         source=source,
         conclusions=[c for p in parts for c in p.conclusions],
         issues=frames.issues_frame(issues, *[p.issues for p in parts]),

@@ -30,7 +30,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 _KEYS = ["report", "model", "benchmark", "benchmark_id", "strategy", "rate"]
 
 
-def _empty_reports() -> pd.DataFrame:
+def empty_reports() -> pd.DataFrame:
     return pd.DataFrame({"report": pd.Series(dtype="object"),
                          "generation": pd.Series(dtype="object"),
                          "guidellm_version": pd.Series(dtype="object"),
@@ -56,7 +56,7 @@ class GuideLLMResult(Result):
     """
 
     benchmarks: pd.DataFrame
-    reports: pd.DataFrame = field(default_factory=_empty_reports)
+    reports: pd.DataFrame = field(default_factory=empty_reports)
     source: str = ""
     conclusions: list[dict[str, Any]] = field(default_factory=list)
     _frames = ("benchmarks", "reports")
