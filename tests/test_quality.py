@@ -33,6 +33,20 @@ from tests.builders import (
 )
 
 
+def t_sample_size(d: float, margin: float, sd: float, conf: float = 0.95) -> int:
+    """n with t quantiles (n − 1 df), solved by iteration, independent of evalkit's code."""
+    n = math.ceil(((stats.norm.ppf(1 - (1 - conf) / 2) + stats.norm.ppf(0.8)) * sd
+                   / (d + margin)) ** 2)
+    for _ in range(100):
+        df = max(n - 1, 1)
+        nxt = math.ceil(((stats.t.ppf(1 - (1 - conf) / 2, df) + stats.t.ppf(0.8, df)) * sd
+                         / (d + margin)) ** 2)
+        if nxt == n:
+            break
+        n = nxt
+    return max(n, 2)
+
+
 def cmp(*args, **kw) -> pd.DataFrame:
     """compare()'s rows (the tests read the frame; issues are read from compare() itself)."""
     return compare(*args, **kw).frame
@@ -61,9 +75,11 @@ def test_paired_binary_every_number_matches_direct_computation():
     assert r["se"] == pytest.approx(se)
     assert r["mde"] == pytest.approx(ZZ * se)
     d = (c - b) / n
-    assert r["n_needed"] == math.ceil((ZZ * se * math.sqrt(n) / (d + 0.02)) ** 2)
+    plug_in_sd = math.sqrt((b + c) / n - d**2)  # the per-document spread, no pseudo-counts
+    assert r["n_needed"] == math.ceil((ZZ * plug_in_sd / (d + 0.02)) ** 2)
+    assert "normal approximation" in r["n_needed_note"]
     assert r["verdict"] == ("non-inferior" if lo > -0.02 else
-                            "inferior" if hi < -0.02 else "inconclusive")
+                            "inferior" if hi < -0.02 and r["significant"] else "inconclusive")
 
 
 def test_zero_discordant_pairs_give_p1_and_an_honest_nonzero_interval():
@@ -105,26 +121,58 @@ def test_paired_continuous_matches_ttest_rel():
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((ci.low, ci.high))
     assert r["p_value"] == pytest.approx(tt.pvalue)
     assert r["mde"] == pytest.approx(ZZ * stats.sem(xc - xb))
-    d = np.mean(xc - xb)
-    assert r["n_needed"] == math.ceil((ZZ * stats.sem(xc - xb) * math.sqrt(80) / (d + 0.02)) ** 2)
+    assert r["n_needed"] == t_sample_size(np.mean(xc - xb), 0.02, np.std(xc - xb, ddof=1))
+    assert "t quantiles" in r["n_needed_note"]
 
 
-def test_identical_continuous_outcomes_reported_as_sd0_not_certainty():
+def augmented_t(d: np.ndarray, conf: float = 0.95) -> tuple[float, float, float]:
+    """The documented small-sample rule, recomputed by hand: pseudo-documents +1 and −1 with
+    weight ½ each, weighted t interval and test on the n + 1 total weight."""
+    x = np.r_[d, 1.0, -1.0]
+    w = np.r_[np.ones(d.size), 0.5, 0.5]
+    m = np.average(x, weights=w)
+    var = np.sum(w * (x - m) ** 2) / (w.sum() - 1)
+    se = math.sqrt(var / w.sum())
+    t = stats.t.ppf(1 - (1 - conf) / 2, w.sum() - 1)
+    return m - t * se, m + t * se, 2 * stats.t.sf(abs(m) / se, w.sum() - 1)
+
+
+def test_identical_continuous_outcomes_get_the_small_sample_rule_not_certainty():
     x = np.linspace(0.1, 0.9, 30)
     scores, samples = paired_frames(x, x, task="truthfulqa_mc2", metric="acc")
     r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
-    assert r["paired_delta"] == 0 and r["se"] == 0
-    assert np.isnan(r["ci_low"]) and np.isnan(r["ci_high"]) and np.isnan(r["p_value"])
-    assert r["verdict"] == "inconclusive"
-    assert "sd = 0" in r["method_note"] and "sd = 0" in r["verdict_text"]
+    lo, hi, p = augmented_t(np.zeros(30))
+    assert r["paired_delta"] == 0 and r["ci_high"] - r["ci_low"] > 0
+    assert (r["ci_low"], r["ci_high"], r["p_value"]) == pytest.approx((lo, hi, p))
+    assert "small-sample rule" in r["method_note"]
+    # identical 0/1 outcomes on as many documents reach the same kind of verdict
+    xb, _ = binary_pairs(18, 0, 0, 12)
+    sb, smp = paired_frames(xb, xb)
+    assert cmp(sb, "fp16", "w4a16", samples=smp).iloc[0]["verdict"] == r["verdict"]
+
+
+def test_a_uniform_drop_is_called_what_it_is():
+    """Every one of 100 documents 5 points worse: inferior against a 2-point margin (with
+    1e-9 noise the plain t interval says the same)."""
+    x = np.linspace(0.2, 0.9, 100)
+    scores, samples = paired_frames(x, x - 0.05, task="truthfulqa_mc2", metric="acc")
+    r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
+    lo, hi, p = augmented_t(np.full(100, -0.05))
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi)) and hi < -0.02
+    assert r["verdict"] == "inferior" and p < 0.05
+    noisy = x - 0.05 + np.random.default_rng(0).normal(0, 1e-9, 100)
+    s2, smp2 = paired_frames(x, noisy, task="truthfulqa_mc2", metric="acc")
+    assert cmp(s2, "fp16", "w4a16", samples=smp2).iloc[0]["verdict"] == "inferior"
 
 
 def test_continuous_n1_does_not_crash():
     scores, samples = paired_frames([0.4], [0.5], task="truthfulqa_mc2", metric="acc")
     r = cmp(scores, "fp16", "w4a16", samples=samples).iloc[0]
     assert r["n"] == 1 and r["paired_delta"] == pytest.approx(0.1)
-    assert np.isnan(r["ci_low"]) and "n = 1" in r["method_note"]
-    assert r["verdict"] == "inconclusive" and pd.isna(r["n_needed"])
+    lo, hi, _ = augmented_t(np.array([0.1]))
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
+    assert "one paired document" in r["method_note"]
+    assert r["verdict"] == "inconclusive" and "rough: projected from n = 1" in r["n_needed_note"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -323,14 +371,23 @@ def test_limit_note_says_first_n_documents():
     (-0.05, 0.03, "inconclusive"), (float("nan"), float("nan"), "inconclusive"),
 ])
 def test_verdict_order(lo, hi, want):
-    assert st.verdict_rule(lo, hi, 0.02) == want
+    assert st.verdict_rule(lo, hi, 0.02, p_value=0.001) == want
+
+
+@pytest.mark.parametrize(("lo", "hi", "p", "want"), [
+    (0.001, 0.05, 0.07, "non-inferior"),   # the interval says better, the exact test does not
+    (-0.09, -0.021, 0.07, "inconclusive"),  # likewise for inferior
+])
+def test_verdicts_never_contradict_the_test(lo, hi, p, want):
+    assert st.verdict_rule(lo, hi, 0.02, p_value=p) == want
 
 
 def test_verdict_text_spells_out_the_sample_size():
     row = {"verdict": "inconclusive", "n_needed": 1885, "margin": 0.02, "confidence": 0.95,
            "method": st.METHOD_PAIRED_BINARY, "ci_low": -0.06, "ci_high": 0.06}
     assert verdict_text(row) == (
-        "inconclusive: ≈1,900 paired samples per task would resolve a 2-point margin")
+        "inconclusive: if the observed difference held, ≈1,900 paired documents per task would "
+        "show non-inferiority at a 2-point margin with 80% power (normal approximation)")
     assert verdict_text({**row, "verdict": "non-inferior", "ci_low": -0.01,
                            "ci_high": 0.02}).startswith("non-inferior: the 95% CI −1.0 to +2.0")
 
@@ -344,9 +401,10 @@ def test_n100_worked_example_of_docs():
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((-Z * math.sqrt(11) / 102,
                                                          Z * math.sqrt(11) / 102))
     assert r["p_value"] == 1.0
-    assert r["n_needed"] == math.ceil((ZZ * math.sqrt(11) / 102 * 10 / 0.02) ** 2)
+    assert r["n_needed"] == math.ceil((ZZ * math.sqrt(10 / 100) / 0.02) ** 2)  # plug-in sd
     assert r["verdict_text"] == (
-        "inconclusive: ≈2,100 paired samples per task would resolve a 2-point margin")
+        "inconclusive: if the observed difference held, ≈2,000 paired documents per task would "
+        "show non-inferiority at a 2-point margin with 80% power (normal approximation)")
 
 
 # ------------------------------------------------------------------------------------------
@@ -448,15 +506,23 @@ def test_recovery_bootstrap_matches_direct_document_bootstrap():
     r = recovery(scores, "fp16", "w4a16", samples=samples, n_resamples=4000, seed=1)
     point = 100 * (xc1.mean() + xc2.mean()) / (xb1.mean() + xb2.mean())
     assert r.recovery == pytest.approx(point)
-    # direct: resample documents within each task, paired
+    # direct: resample documents within each task, paired, from the documents plus the four
+    # corner pseudo-documents of weight ½ (the documented small-sample rule)
     g = np.random.default_rng(2)
-    i1 = g.integers(0, 500, (4000, 500))
-    i2 = g.integers(0, 200, (4000, 200))
-    ratio = 100 * (xc1[i1].mean(1) + xc2[i2].mean(1)) / (xb1[i1].mean(1) + xb2[i2].mean(1))
+    corners_b, corners_c = np.array([1.0, 1, 0, 0]), np.array([1.0, 0, 1, 0])
+
+    def draw(xb, xc):
+        b, c = np.r_[xb, corners_b], np.r_[xc, corners_c]
+        w = np.r_[np.ones(xb.size), np.full(4, 0.5)]
+        idx = g.choice(b.size, (4000, xb.size), p=w / w.sum())
+        return (b[idx].sum(1) + 1) / (xb.size + 2), (c[idx].sum(1) + 1) / (xb.size + 2)
+
+    (b1, c1), (b2, c2) = draw(xb1, xc1), draw(xb2, xc2)
+    ratio = 100 * (c1 + c2) / (b1 + b2)
     lo, hi = np.percentile(ratio, [2.5, 97.5])
     assert r.ci_low == pytest.approx(lo, abs=0.35) and r.ci_high == pytest.approx(hi, abs=0.35)
-    assert r.per_task["method"].tolist() == ["paired multinomial (2×2 cells)",
-                                             "paired bootstrap (documents)"]
+    assert r.per_task["method"].tolist() == ["paired multinomial (2×2 cells, ½ added to each)",
+                                             "paired bootstrap (documents, corners ½ added)"]
     again = recovery(scores, "fp16", "w4a16", samples=samples, n_resamples=4000, seed=1)
     assert (again.ci_low, again.ci_high) == (r.ci_low, r.ci_high)
 
@@ -470,10 +536,14 @@ def test_recovery_never_counts_a_group_with_its_subtasks():
                          "group": "mmlu" if task.startswith("mmlu_") else None})
     scores = frames.conform("scores", rows)
     head = {t: ("acc", "none") for t in ("mmlu_a", "mmlu_b", "mmlu", "arc_easy")}
-    r = recovery(scores, "bf16", "w4", headline=head, n_resamples=200)
-    assert set(r.tasks) == {"mmlu_a", "mmlu_b", "arc_easy"}
-    assert not r.per_task.set_index("task").loc["mmlu", "counted"]
-    assert r.recovery == pytest.approx(100 * (0.78 + 0.58 + 0.88) / (0.8 + 0.6 + 0.9))
+    r = recovery(scores, "bf16", "w4", headline=head, n_resamples=200)  # a group counts once
+    assert set(r.tasks) == {"mmlu", "arc_easy"}
+    assert not r.per_task.set_index("task").loc["mmlu_a", "counted"]
+    assert r.recovery == pytest.approx(100 * (0.68 + 0.88) / (0.7 + 0.9))
+    sub = recovery(scores, "bf16", "w4", headline=head, n_resamples=200, tasks="subtasks")
+    assert set(sub.tasks) == {"mmlu_a", "mmlu_b", "arc_easy"}
+    assert not sub.per_task.set_index("task").loc["mmlu", "counted"]
+    assert sub.recovery == pytest.approx(100 * (0.78 + 0.58 + 0.88) / (0.8 + 0.6 + 0.9))
     g = recovery(scores, "bf16", "w4", tasks=["mmlu", "mmlu_a", "arc_easy"], headline=head,
                    n_resamples=200)
     assert set(g.tasks) == {"mmlu", "arc_easy"}
@@ -609,15 +679,17 @@ def test_a_drop_of_exactly_the_margin_is_at_the_margin(b, c):
         score_row("w4", "b", "arc_easy", "acc_norm", c, stderr=0.04)])
     row = cmp(scores, "fp16", "w4").iloc[0]
     assert pd.isna(row["n_needed"])
-    assert "at or below −margin" in row["n_needed_note"]
+    assert "at or beyond −margin" in row["n_needed_note"]
 
 
-def test_continuous_differences_equal_up_to_rounding_have_no_interval():
+def test_continuous_differences_equal_up_to_rounding_take_the_small_sample_rule():
     x = np.linspace(0.1, 0.8, 50)
     d = (x + 0.01) - x  # a constant shift, a few ulp apart
     assert np.ptp(d) > 0
     r = st.paired_continuous_stats(d)
-    assert np.isnan(r["ci_low"]) and np.isnan(r["p_value"]) and "sd = 0" in r["note"]
+    lo, hi, p = augmented_t(np.full(50, 0.01))
+    assert (r["ci_low"], r["ci_high"], r["p_value"]) == pytest.approx((lo, hi, p))
+    assert "small-sample rule" in r["note"]
 
 
 def test_recovery_never_counts_a_requested_group_with_nested_subtasks():

@@ -82,14 +82,16 @@ def test_verdict_agrees_with_interval_and_margin(case, m, conf):
     task, metric, (xb, xc) = case
     r = _row(xb, xc, task, metric, margin=m, confidence=conf)
     lo, hi = r["ci_low"], r["ci_high"]
-    if lo > 0:
+    rejects = r["p_value"] < 1 - conf
+    if lo > 0 and rejects:
         assert r["verdict"] == "better"
     elif lo > -m:
         assert r["verdict"] == "non-inferior"
-    elif hi < -m:
+    elif hi < -m and rejects:
         assert r["verdict"] == "inferior"
     else:
         assert r["verdict"] == "inconclusive"
+    assert np.isfinite(lo) and np.isfinite(hi) and hi > lo  # never a zero-width certainty
     assert r["verdict_text"].startswith(r["verdict"])
     assert r["significant"] == bool(r["p_value"] < 1 - conf)
 
@@ -104,3 +106,40 @@ def test_binary_formula_symmetry_and_p_range(b, c, rest, conf):
     y = paired_binary_stats(c, b, n, conf)
     assert x["ci_low"] == pytest.approx(-y["ci_high"]) and x["p_value"] == y["p_value"]
     assert 0 < x["p_value"] <= 1 and x["se"] > 0
+
+
+def test_better_and_inferior_only_where_the_exact_test_rejects():
+    """Every (b, c, n) with n ≤ 200 (1.35 million tables): "better" and "inferior" appear only
+    where the exact McNemar test rejects at α, on the side it rejects. The intervals and p-values
+    are computed vectorised here and checked against evalkit's own function on a sample."""
+    from scipy import stats as sst
+
+    from evalkit.analysis.stats import verdict_rule
+
+    conf, m = 0.95, 0.02
+    n_all, b_all, c_all = [], [], []
+    for n in range(1, 201):
+        b, top = np.triu_indices(n + 1)  # b <= top <= n, so c = top - b enumerates b + c <= n
+        bb, cc = b, top - b
+        n_all.append(np.full(bb.size, n))
+        b_all.append(bb)
+        c_all.append(cc)
+    n, b, c = (np.concatenate(x).astype(float) for x in (n_all, b_all, c_all))
+    z = sst.norm.ppf(1 - (1 - conf) / 2)
+    ns = n + 2
+    centre = (c - b) / ns
+    se = np.sqrt(((b + c + 1) - (c - b) ** 2 / ns) / ns**2)
+    lo, hi = centre - z * se, centre + z * se
+    k = b + c
+    p = np.where(k == 0, 1.0, np.minimum(1.0, 2 * sst.binom.cdf(np.minimum(b, c), k, 0.5)))
+    rng = np.random.default_rng(0)
+    for i in rng.choice(n.size, 500, replace=False):
+        r = paired_binary_stats(int(b[i]), int(c[i]), int(n[i]), conf)
+        assert (r["ci_low"], r["ci_high"], r["p_value"]) == pytest.approx((lo[i], hi[i], p[i]))
+    claims = 0
+    for i in np.flatnonzero((lo > 0) | (hi < -m)):  # only these can be better/inferior
+        v = verdict_rule(lo[i], hi[i], m, p_value=p[i], confidence=conf)
+        if v in ("better", "inferior"):
+            claims += 1
+            assert p[i] < 1 - conf and (c[i] > b[i]) == (v == "better"), (b[i], c[i], n[i], v)
+    assert claims > 1000

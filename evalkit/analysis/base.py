@@ -35,7 +35,7 @@ def headline_of(task: str, available: list[tuple[str, str]],
     try:
         metric, filt, note = headline_metric(task, available, overrides)
     except (KeyError, ValueError, LookupError) as exc:
-        return None, None, f"no headline metric for {task}: {exc}"
+        return None, None, str(exc.args[0] if exc.args else exc)
     return metric, filt, note or ""
 
 

@@ -22,7 +22,7 @@ from ..core import frames
 from ..core.errors import UnknownModelError
 from ..core.result import Result
 from .base import Issues, as_list, check_models, is_nan, latest_jobs
-from .selection import Pair
+from .selection import Pair, subtasks_of
 
 #: Run settings (columns of the ``runs`` frame) that change scores when they differ;
 #: value: what the difference means.
@@ -92,8 +92,11 @@ def show_setting(v: Any) -> str:
     return s if len(s) <= 40 else s[:37] + "..."
 
 
-def compare_runs(runs: pd.DataFrame | None, p: Pair) -> tuple[Any, str]:
-    """(comparable, note) for one pair of runs."""
+def compare_runs(runs: pd.DataFrame | None, p: Pair,
+                 scores: pd.DataFrame | None = None) -> tuple[Any, str]:
+    """(comparable, note) for one pair of runs. A group row (mmlu) has no settings of its own:
+    it is comparable when every subtask both jobs ran is (differences are named with the
+    number of subtasks they affect)."""
     diffs: list[str] = []
     for col, label in (("num_fewshot", "number of few-shot examples"),
                        ("limit", "document limit")):
@@ -104,6 +107,8 @@ def compare_runs(runs: pd.DataFrame | None, p: Pair) -> tuple[Any, str]:
             return False, "differs in " + "; ".join(diffs)
         return pd.NA, "no run metadata given (runs=None): only n-shot and limit checked"
     rb, rc = runs_row(runs, p.b["job"], p.task), runs_row(runs, p.c["job"], p.task)
+    if (rb is None or rc is None) and p.is_group and scores is not None:
+        return _compare_group(runs, p, scores, diffs)
     if rb is None or rc is None:
         miss = [j for j, r in ((p.b["job"], rb), (p.c["job"], rc)) if r is None]
         note = f"no run metadata for job(s) {', '.join(miss)}"
@@ -117,6 +122,28 @@ def compare_runs(runs: pd.DataFrame | None, p: Pair) -> tuple[Any, str]:
     if diffs:
         return False, "differs in " + "; ".join(diffs)
     return True, ""
+
+
+def _compare_group(runs: pd.DataFrame, p: Pair, scores: pd.DataFrame,
+                   diffs: list[str]) -> tuple[Any, str]:
+    subs = subtasks_of(p.task, scores)
+    counts: dict[str, int] = {}
+    checked = 0
+    for sub in subs:
+        rb, rc = runs_row(runs, p.b["job"], sub), runs_row(runs, p.c["job"], sub)
+        if rb is None or rc is None:
+            continue
+        checked += 1
+        for d in settings_diff(rb, rc)[1]:
+            counts[d] = counts.get(d, 0) + 1
+    if not checked:
+        note = f"group {p.task}: no run metadata for its subtasks"
+        return (False, "differs in " + "; ".join(diffs) + f"; {note}") if diffs else (
+            pd.NA, note + ": only n-shot and limit checked")
+    found = diffs + [f"{d} (in {k} of {checked} subtasks)" for d, k in counts.items()]
+    if found:
+        return False, "differs in " + "; ".join(found)
+    return True, f"group: settings of its {checked} subtasks, all the same"
 
 
 @dataclass(repr=False)
@@ -179,8 +206,12 @@ def _one(runs: pd.DataFrame, baseline: str, candidate: str, *, task: Any,
     jb = latest[latest["model"] == baseline].set_index("task")["job"]
     jc = latest[latest["model"] == candidate].set_index("task")["job"]
     names = tasks if tasks is not None else sorted(set(jb.index) | set(jc.index))
+    groups = set(scores.loc[scores["is_group"].astype(bool), "task"]) if scores is not None \
+        else set()
     out: list[dict[str, Any]] = []
     for t in names:
+        if t in groups:
+            continue  # a group's settings are its subtasks' (listed under their own names)
         if t not in jb.index or t not in jc.index:
             ctx.add(t, "warning", f"{t}: run by one model only; nothing to compare",
                     "comparability")

@@ -19,6 +19,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..bundle import Bundle
+from ..core import frames
+from ..core.errors import UnknownModelError
+from ..core.result import Result
+from ..lmeval import LMEvalResult
 from .base import check_margin, z_value
 from .comparability import Comparability, comparability
 from .compare import Comparison, compare
@@ -27,11 +32,6 @@ from .recovery import RecoveryResult, recovery
 from .serving import serving_summary
 from .trend import Trend, trend
 from .verdicts import LIMIT_NOTE
-from ..bundle import Bundle
-from ..core import frames
-from ..core.errors import UnknownModelError
-from ..core.result import Result
-from ..lmeval import LMEvalResult
 
 QUANT_FULL_PRECISION = {"fp16", "bf16", "fp32", "none", "full", ""}
 
@@ -45,6 +45,7 @@ class Analysis(Result):
     candidates: list[str]
     margin: float
     confidence: float
+    relative_margin: float
     comparison: Comparison
     all_metrics: Comparison
     recovery: RecoveryResult
@@ -118,22 +119,33 @@ def resolve_models(bundle: Bundle, baseline: str | None,
 
 def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
             candidates: str | Sequence[str] | None = None, *, margin: float = 0.02,
-            confidence: float = 0.95, headline: dict | None = None) -> Analysis:
+            relative_margin: float = 0.02, confidence: float = 0.95,
+            headline: dict | None = None, direction: dict | None = None,
+            tasks: str | Sequence[str] | None = "top") -> Analysis:
     """Compare ``candidates`` (one name or several) with ``baseline`` on everything ``data``
     holds: what :func:`evalkit.load` (or :func:`evalkit.load_lmeval`) returned. Model names
-    default to the snapshot's full-precision and quantized models."""
+    default to the snapshot's full-precision and quantized models.
+
+    ``margin`` applies to proportions (points on the 0–1 scale), ``relative_margin`` to every
+    other metric (a fraction of the baseline); ``direction`` overrides lm-eval's
+    ``higher_is_better``; ``tasks`` ("top", "subtasks" or a list) decides how lm-eval groups
+    count in the headline table and recovery (see :func:`evalkit.recovery`)."""
     bundle = data if isinstance(data, Bundle) else Bundle(
         lmeval=data, source=data.source, demo=data.demo, manifest=data.manifest)
     check_margin(margin)
+    check_margin(relative_margin)
     z_value(confidence)
     baseline, cands = resolve_models(bundle, baseline, candidates)
     res = bundle.lmeval
     kw = dict(baseline=baseline, samples=res.samples, runs=res.runs, margin=margin,
-              confidence=confidence, headline=headline)
-    comparison = compare(res.scores, candidates=cands, **kw)
-    all_metrics = compare(res.scores, candidates=cands, all_metrics=True, **kw)
+              relative_margin=relative_margin, confidence=confidence, headline=headline,
+              direction=direction)
+    comparison = compare(res.scores, candidates=cands,
+                         tasks="top" if tasks == "subtasks" else tasks, **kw)
+    all_metrics = compare(res.scores, candidates=cands, all_metrics=True, tasks="all", **kw)
     recov = recovery(res.scores, baseline=baseline, candidates=cands, samples=res.samples,
-                     confidence=confidence, headline=headline)
+                     confidence=confidence, headline=headline, direction=direction,
+                     tasks=tasks)
     comp = comparability(res.runs, baseline=baseline, candidates=cands, scores=res.scores)
     with_samples = set(res.samples["model"].astype(str)) if len(res.samples) else set()
     flip_cands = [c for c in cands if c in with_samples]
@@ -161,6 +173,7 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
         notes.insert(0, "GENERATED DEMO DATA: these numbers were made by "
                         "scripts/make_demo_snapshot.py, not measured.")
     return Analysis(bundle=bundle, baseline=baseline, candidates=cands, margin=margin,
-                    confidence=confidence, comparison=comparison, all_metrics=all_metrics,
+                    confidence=confidence, relative_margin=relative_margin,
+                    comparison=comparison, all_metrics=all_metrics,
                     recovery=recov, comparability=comp, flips=flip, trend=tr, serving_summary=serving_sum, notes=notes,
                     issues=issues)

@@ -117,6 +117,42 @@ def select_pairs(scores: pd.DataFrame, baseline: str, candidate: str, *, all_met
     return pairs
 
 
+def ancestors(task: str, group_of: dict[str, str]) -> list[str]:
+    """The groups ``task`` belongs to, innermost first (nested groups: mmlu_anatomy →
+    mmlu_stem → mmlu)."""
+    out, seen = [], {task}
+    parent = group_of.get(task)
+    while parent is not None and parent not in seen:
+        out.append(parent)
+        seen.add(parent)
+        parent = group_of.get(parent)
+    return out
+
+
+def group_map(scores: pd.DataFrame) -> dict[str, str]:
+    """``{task: its lm-eval group}`` from the ``group`` column of ``scores``."""
+    if "group" not in scores.columns:
+        return {}
+    g = scores[["task", "group"]].dropna().drop_duplicates("task")
+    return {str(t): str(p) for t, p in zip(g["task"], g["group"], strict=True)}
+
+
+def top_level(pairs: list[Pair], scores: pd.DataFrame) -> list[Pair]:
+    """The pairs a headline table and recovery count, as model cards do: a task that belongs
+    to a group compared here (its own score present for both models) is left out — the group
+    counts once."""
+    group_of = group_map(scores)
+    present = {p.task for p in pairs if p.is_group}
+    return [p for p in pairs if not any(g in present for g in ancestors(p.task, group_of))]
+
+
+def subtasks_of(group: str, scores: pd.DataFrame) -> list[str]:
+    """The leaf tasks under ``group`` (nested groups followed)."""
+    group_of = group_map(scores)
+    groups = set(group_of.values())
+    return sorted(t for t in group_of if t not in groups and group in ancestors(t, group_of))
+
+
 def samples_index(samples: pd.DataFrame | None,
                    jobs: set[str]) -> dict[tuple[str, str, str, str, str], pd.DataFrame]:
     if samples is None or len(samples) == 0:
@@ -129,7 +165,11 @@ def samples_index(samples: pd.DataFrame | None,
 
 
 def pair_samples(index: dict, p: Pair, ctx: Issues, src: str = _SRC) -> tuple[Match | None, str]:
-    """Pair per-sample outcomes of the two runs on (task, doc_id, filter) for one metric."""
+    """Pair per-sample outcomes of the two runs on (task, doc_id, filter) for one metric.
+
+    Returns ``(match, why)``: ``match`` is None when a run has no samples of this metric (``why``
+    says which), and may hold zero pairs (then ``why`` says so and ``n_unmatched`` counts every
+    document that did not pair, NaN values included)."""
     if not index:
         return None, ""
     kb = (p.b["model"], p.b["job"], p.task, p.filter, p.metric)
@@ -181,17 +221,19 @@ def pair_samples(index: dict, p: Pair, ctx: Issues, src: str = _SRC) -> tuple[Ma
                 "kept, but the models did not see the same input", src)
     vb, vc = kept["value_b"].to_numpy(float), kept["value_c"].to_numpy(float)
     fin = np.isfinite(vb) & np.isfinite(vc)
-    if not fin.all():
-        ctx.add(obj, "warning", f"{p.task} ({p.filter}): {int((~fin).sum())} paired document(s) "
-                "without a finite value; dropped", src)
+    n_nan = int((~fin).sum())
+    if n_nan:
+        ctx.add(obj, "warning", f"{p.task} ({p.filter}): {n_nan} paired document(s) without a "
+                "finite value; dropped (counted as unmatched)", src)
         vb, vc = vb[fin], vc[fin]
-    res = Match(vb, vc, n_unmatched=len(only_b) + len(only_c), n_hash_mismatch=int(bad.sum()),
-                 n_prompt_mismatch=n_prompt)
+    res = Match(vb, vc, n_unmatched=len(only_b) + len(only_c) + n_nan,
+                n_hash_mismatch=int(bad.sum()), n_prompt_mismatch=n_prompt)
     if vb.size == 0:
-        msg = f"no documents of {p.task} ({p.filter}) pair up between the runs: compared unpaired"
+        msg = (f"no documents of {p.task} ({p.filter}) pair up between the runs "
+               f"({res.n_unmatched} unmatched): compared unpaired")
         ctx.add(obj, "warning", msg, src)
-        return None, msg
-    return res, ""
+        res.note = msg
+    return res, res.note
 
 
 def is_binary(m: Match) -> bool:

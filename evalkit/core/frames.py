@@ -59,6 +59,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "is_group": "bool",
         "usable": "bool",  # False: out of [0,1] or non-finite; kept out of comparisons
         "group": "object",  # the lm-eval group this task belongs to (group_subtasks), or None
+        "higher_is_better": "object",  # lm-eval's higher_is_better (True/False), None: unknown
+        "aggregation": "object",  # how lm-eval aggregates per-sample values ("mean", ...)
+        "n_docs": "Int64",  # documents in the task's split (n-samples original)
     },
     "runs": {
         "model": "object",

@@ -134,7 +134,12 @@ class Builder:
         for rel in sorted(set(listed) | set(snap.unlisted(SAMPLES_DIR))):
             path = snap.path / rel
             if SAMPLES_RE.match(path.name):
-                self.sample_files.append((snap.verify(rel), path.parent.name, None))
+                try:
+                    verified = snap.verify(rel)
+                except SourceError as exc:  # replaced by a FIFO, a link out, ...: skip it
+                    self.issues.append(issue("snapshot", rel, "error", f"skipped: {exc}"))
+                    continue
+                self.sample_files.append((verified, path.parent.name, None))
 
     # -- LMEvalJob CRs ---------------------------------------------------------------------
     def add_job(self, item: Any, where: str) -> None:
@@ -252,7 +257,9 @@ class Builder:
                           check_model=False)
         if path is not None and ts is not None:
             stamp = path.stem[len("results_"):] if path.stem.startswith("results_") else None
-            for f in sorted(path.parent.glob("samples_*")):
+            siblings = files.walk(path.parent, issues=self.issues, source="lmeval",
+                                  pattern="samples_*")  # regular files only, no link out
+            for f in (f for f in siblings if f.parent == path.parent):
                 m = SAMPLES_RE.match(f.name)
                 if m and (stamp is None or m.group("ts") == stamp):
                     self.sample_files.append((f, job, model))
@@ -284,6 +291,7 @@ class Builder:
         parent_of = {str(t): str(g) for g, subs in group_subtasks.items()
                      if isinstance(subs, list) for t in subs}
         n_samples = mapping(doc.get("n-samples"))
+        hib_map = mapping(doc.get("higher_is_better"))
         n_shot = mapping(doc.get("n-shot"))
         versions = mapping(doc.get("versions"))
         hashes = mapping(doc.get("task_hashes"))
@@ -303,6 +311,8 @@ class Builder:
                 continue
             is_group = task in group_names
             eff = mapping(n_samples.get(task)).get("effective")
+            original = mapping(n_samples.get(task)).get("original")
+            aggregations = _aggregations(mapping(mapping(doc.get("configs")).get(task)))
             fewshot = n_shot.get(task, spec_fewshot)
             parsed = parse_metrics(metrics)
             if not parsed and not is_group:
@@ -335,12 +345,15 @@ class Builder:
                                                  f"{task} {metric},{filt}: stderr is {stderr!r}; "
                                                  "treated as unknown"))
                     fse = None
+                hib = mapping(hib_map.get(task)).get(metric)
                 self.scores.append({
                     "model": model, "job": job, "task": task, "metric": metric, "filter": filt,
                     "value": fval, "stderr": fse, "n": eff, "limit": limit,
                     "num_fewshot": fewshot, "completed_at": completed_at,
                     "created_at": created_at, "is_group": is_group, "usable": ok,
                     "group": parent_of.get(task),
+                    "higher_is_better": hib if isinstance(hib, bool) else None,
+                    "aggregation": aggregations.get(metric), "n_docs": original,
                 })
                 tasks_with_scores.add(task)
             if task in results and not is_group:
@@ -454,3 +467,16 @@ def _progress(status: dict[str, Any]) -> str | None:
         b = bars[-1]
         return " ".join(str(b[k]) for k in ("message", "percent", "count") if b.get(k))
     return None
+
+
+def _aggregations(task_config: dict[str, Any]) -> dict[str, str]:
+    """``{metric: aggregation}`` from a task config's ``metric_list`` (aggregation may be a
+    name such as "mean", "perplexity", "bleu", or a function lm-eval printed as text)."""
+    out: dict[str, str] = {}
+    items = task_config.get("metric_list")
+    for m in items if isinstance(items, list) else []:
+        if isinstance(m, dict) and isinstance(m.get("metric"), str):
+            agg = m.get("aggregation")
+            if isinstance(agg, str):
+                out[m["metric"]] = "mean" if "mean" in agg else agg
+    return out

@@ -131,10 +131,17 @@ def recovery_markdown(a: Any) -> str:
         ci = (f"{r.confidence:.0%} CI {row.ci_low:.1f}–{row.ci_high:.1f} %, "
               f"{md(row.method)}, {r.n_resamples:,} resamples"
               if math.isfinite(row.ci_low) and math.isfinite(row.ci_high) else "no interval")
+        if not math.isfinite(row.recovery):
+            lines.append(f"- **{md(row.candidate_model)}**: no recovery — no higher-is-better "
+                         "proportion (accuracy-like metric) was reported by both models.")
+            continue
         lines.append(f"- **{md(row.candidate_model)}** keeps **{row.recovery:.1f} %** of "
                      f"{_code(a.baseline)}'s average headline score ({ci}) over "
                      f"{row.n_tasks} task(s): {md(', '.join(row.tasks))}. Ratio of averages, "
                      "as the RedHatAI model cards compute it.")
+    if r.tasks_rule:
+        lines.append(f"\nCounted: {md(r.tasks_rule)}; only higher-is-better proportions count "
+                     "(tasks left out are named in the table and the data issues).")
     return "\n".join(lines)
 
 
