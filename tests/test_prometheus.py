@@ -550,59 +550,6 @@ def test_snapshot_without_prometheus_gives_an_empty_frame_with_an_issue(tmp_path
     assert res.issues["severity"].tolist() == ["info"]
 
 
-def test_plots_say_quantiles_are_estimates(tmp_path: Path) -> None:
-    from evalkit.present.plots.serving import plot_serving, plot_ttft_quantiles
-
-    s = P.load_snapshot_series(demo_snapshot(tmp_path))
-    fig = plot_serving(s)
-    assert "estimate" in fig._suptitle.get_text()
-    titles = [ax.get_title() for ax in fig.axes]
-    assert any("TTFT" in t and "estimate" in t for t in titles)
-    assert len(fig.axes) == 5 * 2
-    fig2 = plot_ttft_quantiles(s, models=["mistral-24b"])
-    assert len(fig2.axes[0].lines) == 3
-
-
-def test_ttft_quantile_plot_says_partial() -> None:
-    from evalkit.present.plots.serving import plot_ttft_quantiles
-
-    s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True), "model": "m",
-                      "metric": "ttft_p99", "value": [0.5, 0.7], "unit": "s"})
-    assert "PARTIAL" not in plot_ttft_quantiles(s).axes[0].get_title()
-    title = plot_ttft_quantiles(s, partial=True).axes[0].get_title()
-    assert "PARTIAL DATA" in title and "estimate" in title
-
-
-@pytest.mark.parametrize(("unit", "raw", "shown", "label"), [
-    ("%", 87.0, 87.0, "%"),
-    ("fraction (0-1)", 0.87, 87.0, "% (0-1 fraction × 100)"),
-])
-def test_gpu_panel_axis_follows_the_unit_column(unit: str, raw: float, shown: float,
-                                                label: str) -> None:
-    from evalkit.present.plots.serving import plot_serving
-
-    s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True), "model": "m",
-                      "metric": "gpu_utilization", "value": [raw, raw], "unit": unit})
-    ax = plot_serving(s).axes[0]
-    assert ax.get_ylabel() == label
-    assert ax.lines[0].get_ydata().tolist() == pytest.approx([shown, shown])
-
-
-def test_gpu_panel_from_a_profiling_metric_pull() -> None:
-    """The unit serving_metrics records for DCGM_FI_PROF_GR_ENGINE_ACTIVE drives the axis."""
-    from evalkit.present.plots.serving import plot_serving
-
-    rec = range_records(model_selectors({"m": 'pod=~"m.*"'}), 0, 60_000, 60_000, "5m",
-                        "DCGM_FI_PROF_GR_ENGINE_ACTIVE", ["gpu_utilization"])[0]
-    assert rec.unit == "fraction (0-1)"
-    s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60, 0, 60], unit="s", utc=True),
-                      "model": ["a", "a", "b", "b"], "metric": "gpu_utilization",
-                      "value": [0.5, 0.25, 50.0, 25.0],
-                      "unit": ["fraction (0-1)"] * 2 + ["%"] * 2})
-    fig = plot_serving(s)
-    assert [ax.lines[0].get_ydata().tolist() for ax in fig.axes] == [[50.0, 25.0], [50.0, 25.0]]
-
-
 def test_no_plotting_library_is_imported_by_the_modules() -> None:
     code = ("import sys, evalkit.prometheus, evalkit.promql, evalkit.analysis.serving, "
             "evalkit.present.plots.serving; print(sorted(m for m in ('matplotlib', 'seaborn') "

@@ -614,47 +614,6 @@ def test_trend_orders_runs_with_intervals():
     assert len(trend(scores, all_metrics=True).frame) == 4
 
 
-# ------------------------------------------------------------------------------------------
-# figures
-
-
-def test_figures_from_frames_without_pyplot_show():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    from evalkit.present.plots import quality as qplots
-
-    scores, samples = _gsm8k()
-    more = frames.conform("scores", [
-        score_row("fp16", "jb", "arc_easy", "acc_norm", 0.8, stderr=0.04),
-        score_row("w4a16", "jc", "arc_easy", "acc_norm", 0.78, stderr=float("nan")),
-        score_row("w8", "jd", "arc_easy", "acc_norm", 0.79, stderr=0.04)])
-    scores = pd.concat([scores, more], ignore_index=True)
-    c = cmp(scores, "fp16", ["w4a16"], samples=samples)
-    fig = qplots.score_bars(c)
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    assert len(ax.patches) == 4  # 2 tasks × 2 models
-    assert {t.get_text().split("\n")[0] for t in ax.get_xticklabels()} == {"arc_easy", "gsm8k"}
-    fig2 = qplots.score_bars(scores)  # a scores frame: headline rows, every model
-    heights = [p.get_height() for p in fig2.axes[0].patches]
-    assert sum(np.isfinite(heights)) == 5  # arc_easy × 3 models + gsm8k × 2
-    assert sorted(h for h in heights if np.isfinite(h))[-1] == pytest.approx(80.0)
-    fig3 = qplots.forest(c, margin=0.02)
-    ax3 = fig3.axes[0]
-    assert st.METHOD_PAIRED_BINARY in ax3.get_title()
-    xs = sorted(line.get_xdata()[0] for line in ax3.lines if len(line.get_xdata()) == 2
-                and line.get_xdata()[0] == line.get_xdata()[1])
-    assert xs == pytest.approx([-2.0, 0.0])  # the −margin and zero lines
-    gsm = c.set_index("task").loc["gsm8k"]
-    assert any(np.allclose(line.get_xdata(), [100 * gsm["ci_low"], 100 * gsm["ci_high"]])
-               for line in ax3.lines)
-    t = trend(scores)
-    assert isinstance(qplots.trend(t.frame), Figure)
-
-
 def test_results_of_several_candidates_concatenate_with_their_issues():
     scores = frames.conform("scores", [
         score_row("fp16", "a", "arc_easy", "acc_norm", 0.8, stderr=0.04),

@@ -25,11 +25,14 @@ from ..core.errors import UnknownModelError
 from ..core.result import Result
 from ..lmeval import LMEvalResult
 from .base import check_margin, z_value
+from .capacity import SLO
 from .comparability import Comparability, comparability
 from .compare import Comparison, compare
+from .economics import Economics, economics
 from .flips import Flips, flips
 from .recovery import RecoveryResult, recovery
 from .serving import serving_summary
+from .tradeoff import Tradeoff, tradeoff
 from .trend import Trend, trend
 from .verdicts import LIMIT_NOTE
 
@@ -53,6 +56,8 @@ class Analysis(Result):
     flips: Flips | None
     trend: Trend
     serving_summary: pd.DataFrame | None = None
+    economics: Economics | None = None
+    tradeoff: Tradeoff | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -121,7 +126,8 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
             candidates: str | Sequence[str] | None = None, *, margin: float = 0.02,
             relative_margin: float = 0.02, confidence: float = 0.95,
             headline: dict | None = None, direction: dict | None = None,
-            tasks: str | Sequence[str] | None = "top") -> Analysis:
+            tasks: str | Sequence[str] | None = "top", slo: SLO | None = None,
+            prices: dict | None = None, usd_per_gpu_hour: Any = None) -> Analysis:
     """Compare ``candidates`` (one name or several) with ``baseline`` on everything ``data``
     holds: what :func:`evalkit.load` (or :func:`evalkit.load_lmeval`) returned. Model names
     default to the snapshot's full-precision and quantized models.
@@ -129,7 +135,8 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
     ``margin`` applies to proportions (points on the 0–1 scale), ``relative_margin`` to every
     other metric (a fraction of the baseline); ``direction`` overrides lm-eval's
     ``higher_is_better``; ``tasks`` ("top", "subtasks" or a list) decides how lm-eval groups
-    count in the headline table and recovery (see :func:`evalkit.recovery`)."""
+    count in the headline table and recovery (see :func:`evalkit.recovery`). ``slo`` (default
+    :meth:`SLO.chat`), ``prices`` and ``usd_per_gpu_hour`` drive capacity and cost."""
     bundle = data if isinstance(data, Bundle) else Bundle(
         lmeval=data, source=data.source, demo=data.demo, manifest=data.manifest)
     check_margin(margin)
@@ -161,7 +168,12 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
     for name, obj in (("registry", bundle.registry), ("guidellm", bundle.guidellm)):
         if obj is not None:
             issue_parts.append((name, obj.issues))
-    issue_parts += [("compare", comparison.issues), ("compare", all_metrics.issues),
+    econ = economics(bundle, baseline, cands, serving_summary=serving_sum, slo=slo,
+                     prices=prices, usd_per_gpu_hour=usd_per_gpu_hour)
+    decision = tradeoff(comparison.frame, baseline=baseline, candidates=cands, recovery=recov,
+                        serving_summary=serving_sum, cost=econ.cost)
+    issue_parts += [("cost", econ.issues), ("compare", comparison.issues),
+                    ("compare", all_metrics.issues),
                     ("recovery", recov.issues), ("comparability", comp.issues),
                     ("flips", flip.issues if flip is not None else None), ("trend", tr.issues)]
     issues = frames.issues_frame(*[frames.issues_frame(p, step=step) for step, p in issue_parts
@@ -175,5 +187,6 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
     return Analysis(bundle=bundle, baseline=baseline, candidates=cands, margin=margin,
                     confidence=confidence, relative_margin=relative_margin,
                     comparison=comparison, all_metrics=all_metrics,
-                    recovery=recov, comparability=comp, flips=flip, trend=tr, serving_summary=serving_sum, notes=notes,
-                    issues=issues)
+                    recovery=recov, comparability=comp, flips=flip, trend=tr,
+                    serving_summary=serving_sum, economics=econ, tradeoff=decision,
+                    notes=notes, issues=issues)

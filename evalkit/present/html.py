@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html as _html
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,9 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
  background:#f3f3f3;padding:0 .2em;border-radius:3px}
 pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
 table{border-collapse:collapse;margin:.8rem 0;font-size:.88rem;display:block;overflow-x:auto}
-th,td{border:1px solid #d0d0d0;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #d0d0d0;padding:.25rem .5rem;text-align:left;vertical-align:top;
+ max-width:34em;overflow-wrap:anywhere}
+caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
 thead th{background:#f0f0f0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%;height:auto;display:block;margin:.6rem 0}
@@ -72,10 +75,13 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     return value
 
 
+_ANCHOR = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
+
+
 def _markdown(text: str) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    return markdown2html_mistune(text)
+    return _ANCHOR.sub("", markdown2html_mistune(text))
 
 
 def _output_html(out: dict[str, Any]) -> str:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import re
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -46,7 +46,7 @@ def check_output(output: str | os.PathLike[str]) -> Path:
 def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | None = None,
                candidates: str | Sequence[str] | None = None,
                output: str | os.PathLike[str] = "reports", margin: float = 0.02,
-               confidence: float = 0.95, progress: bool = False,
+               relative_margin: float = 0.02, confidence: float = 0.95, progress: bool = False,
                notebook: str | os.PathLike[str] | None = None) -> dict[str, Path]:
     """Analyze ``source`` and render the report into ``output``.
 
@@ -62,7 +62,8 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
 
     out = check_output(output)
     bundle = load(source)
-    a = analyze(bundle, baseline, candidates, margin=margin, confidence=confidence)
+    a = analyze(bundle, baseline, candidates, margin=margin, relative_margin=relative_margin,
+                confidence=confidence)
     if a.result.scores.empty:
         raise InputError(f"{bundle.source}: no scores in the source; nothing to report — "
                          "check that the jobs finished with results")
@@ -76,6 +77,7 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
             "baseline": a.baseline,
             "candidates": a.candidates,
             "margin": float(margin),
+            "relative_margin": float(relative_margin),
             "confidence": float(confidence),
         }
         nb_out = out / NOTEBOOK

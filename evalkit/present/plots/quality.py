@@ -1,10 +1,15 @@
-"""Quality figures: frames in, matplotlib Figures out.
+"""Quality figures: scores per task, improvement intervals, recovery per task, quality over
+time. Frames in, Figures out (data first, ``ax=`` optional, no pyplot state); every interval
+drawn is one evalkit computed — seaborn never estimates one itself.
 
-matplotlib is imported inside each function (``import evalkit`` stays light); nothing here calls
-``plt.show()``, so every function works under the ``Agg`` backend and in papermill.
+Figures stay legible for 4 or 100 tasks: horizontal layouts, at most ``max_tasks`` rows
+(the largest effects first, the rest named in the title), heights capped.
 
->>> from evalkit.present.plots import quality as qplots          # doctest: +SKIP
->>> fig = qplots.forest(ek.compare(scores, "fp16", "w4a16", samples=samples))  # doctest: +SKIP
+>>> import evalkit as ek
+>>> a = ek.analyze(ek.load())
+>>> fig = scores(a.comparison.frame)
+>>> alt_text(fig).startswith("Horizontal bars")
+True
 """
 
 from __future__ import annotations
@@ -15,190 +20,204 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["score_bars", "forest", "trend"]
+from ..text import mpl
+from .theme import (
+    alt_text,
+    finish,
+    legend_below,
+    model_colors,
+    new_figure,
+    themed,
+    verdict_color,
+)
+
+__all__ = ["scores", "deltas", "recovery", "trend", "alt_text"]
 
 
 def _z(confidence: float) -> float:
     return float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
 
 
-def _new_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
-    if ax is not None:
-        return ax.figure, ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
+def _label(r: Any) -> str:
+    f = r.get("filter") if hasattr(r, "get") else None
+    return mpl(f"{r['task']} ({f})" if f not in (None, "none") else r["task"])
 
 
-def _bars_from_compare(df: pd.DataFrame) -> pd.DataFrame:
-    cols = ["task", "metric", "filter", "baseline_model", "candidate_model", "baseline",
-            "candidate", "baseline_stderr", "candidate_stderr"]
-    c = df[[x for x in cols if x in df.columns]]
-    base = c.drop_duplicates(["task", "metric", "filter"]).assign(
-        model=lambda d: d.get("baseline_model", "baseline"), value=lambda d: d["baseline"],
-        stderr=lambda d: d.get("baseline_stderr", np.nan))
-    cand = c.assign(model=lambda d: d.get("candidate_model", "candidate"),
-                    value=lambda d: d["candidate"],
-                    stderr=lambda d: d.get("candidate_stderr", np.nan))
-    return pd.concat([base, cand], ignore_index=True)[["task", "metric", "filter", "model",
-                                                       "value", "stderr"]]
+def _cap(df: pd.DataFrame, key: pd.Series, max_rows: int) -> tuple[pd.DataFrame, str]:
+    if len(df) <= max_rows:
+        return df, ""
+    keep = key.abs().sort_values(ascending=False).index[:max_rows]
+    return df.loc[sorted(keep)], f" — the {max_rows} largest of {len(df)} (all in the table)"
 
 
-def _bars_from_scores(df: pd.DataFrame, headline: dict | None) -> pd.DataFrame:
-    from ...analysis.base import headline_of, latest_jobs
+def scores(comparison: pd.DataFrame, *, confidence: float = 0.95, ax: Any = None,
+           max_tasks: int = 30) -> Any:
+    """Horizontal bars: each task's headline score per model (%), with the interval value ±
+    z·lm-eval stderr. Proportions only (a perplexity has no place on a % axis); the title
+    says how many other rows exist.
 
-    s = df[df["usable"].astype(bool)] if "usable" in df.columns else df
-    if {"completed_at", "created_at", "job"} <= set(s.columns):
-        latest = latest_jobs(s)[["model", "task", "job"]]
-        s = s.merge(latest, on=["model", "task", "job"], how="inner")
-    parts = []
-    for task, g in s.groupby("task", sort=True):
-        avail = list(dict.fromkeys(zip(g["metric"], g["filter"], strict=True)))
-        m, f, _ = headline_of(str(task), avail, headline)
-        if m is not None:
-            parts.append(g[(g["metric"] == m) & (g["filter"] == f)])
-    if not parts:
-        return pd.DataFrame(columns=["task", "metric", "filter", "model", "value", "stderr"])
-    return pd.concat(parts, ignore_index=True)[["task", "metric", "filter", "model", "value",
-                                                "stderr"]]
-
-
-def score_bars(data: pd.DataFrame, *, confidence: float = 0.95, headline: dict | None = None,
-               ax: Any = None, title: str | None = None) -> Any:
-    """Grouped bars: one group per task, one bar per model, with ±z·stderr error bars.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Either :func:`evalkit.compare`'s result (baseline and every candidate) or a ``scores``
-        frame (the headline metric per task, latest completed run per model, usable rows).
-    confidence : float
-        Error bars are value ± z·stderr, z = Φ⁻¹(1 − (1 − confidence)/2); a score without a
-        stderr gets no bar (lm-eval wrote "N/A").
-    headline : dict, optional
-        Headline-metric overrides (``scores`` input only).
-    ax : matplotlib Axes, optional
-        Draw into this axes instead of a new Figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> fig = score_bars(ek.compare(scores, "fp16", "w4a16"))   # doctest: +SKIP
+    ``comparison`` is the frame of :func:`evalkit.compare` (baseline and every candidate).
     """
-    is_compare = {"baseline", "candidate", "delta"} <= set(data.columns)
-    long = _bars_from_compare(data) if is_compare else _bars_from_scores(data, headline)
-    tasks = list(dict.fromkeys(long["task"]))
-    models = list(dict.fromkeys(long["model"]))
-    fig, ax = _new_axes(ax, (max(6.0, 1.6 * len(tasks) + 2), 4.2))
+    df = comparison.reset_index(drop=True)
+    other = int((df.get("scale", pd.Series(dtype=str)) == "relative").sum())
+    if "scale" in df:
+        df = df[df["scale"] == "points"].reset_index(drop=True)
+    df, capped = _cap(df.drop_duplicates(["task", "filter", "candidate_model"]),
+                      df.get("delta", pd.Series(0.0, index=df.index)), max_tasks)
+    base = df.drop_duplicates(["task", "filter"])
+    long = pd.concat([
+        base.assign(model=base["baseline_model"], value=base["baseline"],
+                    stderr=base["baseline_stderr"]),
+        df.assign(model=df["candidate_model"], value=df["candidate"],
+                  stderr=df["candidate_stderr"])], ignore_index=True)
+    long["label"] = [_label(r) for _, r in long.iterrows()]
+    models = list(dict.fromkeys(long["model"].astype(str)))
+    colors = model_colors(models)
+    tasks = list(dict.fromkeys(long["label"]))
     z = _z(confidence)
-    width = 0.8 / max(len(models), 1)
-    x = np.arange(len(tasks))
-    for i, model in enumerate(models):
-        sub = long[long["model"] == model].drop_duplicates("task").set_index("task")
-        vals = np.array([100 * sub["value"].get(t, np.nan) for t in tasks], float)
-        err = np.array([100 * z * sub["stderr"].get(t, np.nan) for t in tasks], float)
-        err = np.where(np.isfinite(err), err, 0.0)
-        ax.bar(x + (i - (len(models) - 1) / 2) * width, vals, width, yerr=err, capsize=3,
-               label=str(model), color=f"C{i}")
-    labels = []
-    for t in tasks:
-        row = long[long["task"] == t].iloc[0]
-        labels.append(f"{t}\n{row['metric']},{row['filter']}")
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set_ylabel("score (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title or f"Scores per task ({confidence:.0%} interval: ± z·lm-eval stderr)")
-    return fig
+    with themed():
+        fig, ax = new_figure(ax, (8.0, 1.2 + 0.32 * len(tasks) * max(len(models), 1)))
+        h = 0.8 / max(len(models), 1)
+        y = np.arange(len(tasks))
+        for i, m in enumerate(models):
+            sub = long[long["model"] == m].drop_duplicates("label").set_index("label")
+            vals = np.array([100 * sub["value"].get(t, np.nan) for t in tasks], float)
+            err = np.array([100 * z * sub["stderr"].get(t, np.nan) for t in tasks], float)
+            pos = y - (i - (len(models) - 1) / 2) * h
+            ax.barh(pos, vals, h, color=colors[m], label=mpl(m))
+            ok = np.isfinite(err)
+            ax.errorbar(vals[ok], pos[ok], xerr=err[ok], fmt="none", ecolor="black",
+                        elinewidth=1, capsize=2)
+        ax.set_yticks(y, tasks)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("score (%)")
+        legend_below(ax)
+    extra = f"; {other} non-proportion row(s) are in the improvement plot" if other else ""
+    return finish(fig, title=f"Score per task ({confidence:.0%} interval: ± z·lm-eval stderr)"
+                  f"{capped}{extra}",
+                  alt=f"Horizontal bars: headline score per task (%) for {', '.join(models)}, "
+                      f"with {confidence:.0%} error bars; {len(tasks)} task(s).")
 
 
-def forest(compare_frame: pd.DataFrame, margin: float | None = None, *, ax: Any = None,
-           title: str | None = None) -> Any:
-    """Each task's interval for candidate − baseline against 0 and −margin.
+def _improvement(df: pd.DataFrame) -> pd.DataFrame:
+    """Intervals on the improvement scale (+ is better), in points or % of the baseline."""
+    sign = np.where(df.get("direction", "higher") == "lower", -1.0, 1.0)
+    lo, hi = df["ci_low"] * sign, df["ci_high"] * sign
+    est = df["estimate"] if "estimate" in df else df.get("paired_delta", df["delta"])
+    return df.assign(_lo=100 * np.minimum(lo, hi), _hi=100 * np.maximum(lo, hi),
+                     _est=100 * est * sign, _margin=100 * df["margin"])
 
-    One line per row of :func:`evalkit.compare` (per candidate when there are several), from
-    ``ci_low`` to ``ci_high`` with a dot at ``ci_centre``, in points; a hollow dot and no line
-    when there is no interval. Vertical lines mark 0 and −margin; rows are coloured by verdict.
-    The title names the method(s) used.
 
-    Parameters
-    ----------
-    compare_frame : DataFrame
-        :func:`evalkit.compare`'s result.
-    margin : float, optional
-        Non-inferiority margin on the 0–1 scale; defaults to the frame's ``margin`` column.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> fig = forest(ek.compare(scores, "fp16", "w4a16", samples=samples), margin=0.02)  # doctest: +SKIP
-    """
-    df = compare_frame.reset_index(drop=True)
-    if margin is None:
-        margin = float(df["margin"].iloc[0]) if "margin" in df and len(df) else 0.02
-    fig, ax = _new_axes(ax, (7.5, 0.45 * max(len(df), 1) + 1.8))
-    colours = {"better": "C2", "non-inferior": "C0", "inferior": "C3", "inconclusive": "C7"}
+def deltas(comparison: pd.DataFrame, *, ax: Any = None, max_tasks: int = 30) -> Any:
+    """Each task's interval for the candidate's improvement over the baseline (+ is better:
+    for lower-is-better metrics such as perplexity the sign is flipped), against 0 and
+    −margin, coloured by verdict. Proportions in points; other metrics, in their own panel,
+    as % of the baseline."""
+    df = _improvement(comparison.reset_index(drop=True))
+    scales = [s for s in ("points", "relative") if (df.get("scale", "points") == s).any()] \
+        or ["points"]
     several = "candidate_model" in df and df["candidate_model"].nunique() > 1
-    y = np.arange(len(df))[::-1]
-    for yi, (_, r) in zip(y, df.iterrows(), strict=True):
-        col = colours.get(str(r.get("verdict")), "C7")
-        centre = r.get("ci_centre", np.nan)
-        if not np.isfinite(centre):
-            centre = r["paired_delta"] if np.isfinite(r.get("paired_delta", np.nan)) \
-                else r["delta"]
-        lo, hi = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
-        if np.isfinite(lo) and np.isfinite(hi):
-            ax.plot([100 * lo, 100 * hi], [yi, yi], color=col, lw=2.2)
-            ax.plot(100 * centre, yi, "o", color=col)
-        else:
-            ax.plot(100 * centre, yi, "o", mfc="none", color=col)
-    ax.axvline(0, color="k", lw=1)
-    ax.axvline(-100 * margin, color="C3", lw=1, ls="--", label=f"−margin ({-100 * margin:g})")
-    labels = []
-    for _, r in df.iterrows():
-        lab = f"{r['task']} ({r['filter']})" if r.get("filter") not in (None, "none") \
-            else str(r["task"])
-        if several:
-            lab += f" · {r['candidate_model']}"
-        labels.append(f"{lab}: {r.get('verdict', '')}")
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("candidate − baseline (points)")
-    conf = float(df["confidence"].iloc[0]) if "confidence" in df and len(df) else 0.95
-    methods = ", ".join(dict.fromkeys(df["method"].astype(str))) if "method" in df else ""
-    ax.set_title(title or f"{conf:.0%} intervals vs 0 and −{100 * margin:g} points\n{methods}",
-                 fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
-    return fig
+    with themed():
+        rows = [df[df.get("scale", "points") == s] for s in scales]
+        n_rows = sum(min(len(r), max_tasks) for r in rows)
+        fig, axes = new_figure(ax, (8.0, 1.6 + 0.36 * n_rows + 0.6 * len(scales)),
+                               nrows=len(scales), height_ratios=[max(min(len(r), max_tasks), 1)
+                                                                 for r in rows]
+                               if ax is None and len(scales) > 1 else None)
+        axes = [axes] if not isinstance(axes, np.ndarray) else list(axes)
+        capped_any = ""
+        for axx, scale, part in zip(axes, scales, rows, strict=False):
+            part, capped = _cap(part, part["_est"], max_tasks)
+            capped_any = capped_any or capped
+            y = np.arange(len(part))
+            for yi, (_, r) in zip(y, part.iterrows(), strict=True):
+                col = verdict_color(str(r.get("verdict")))
+                if np.isfinite(r["_lo"]) and np.isfinite(r["_hi"]):
+                    axx.plot([r["_lo"], r["_hi"]], [yi, yi], color=col, lw=2.4)
+                    axx.plot(r["_est"], yi, "o", color=col, ms=5)
+                else:
+                    axx.plot(r["_est"], yi, "o", mfc="none", color=col, ms=5)
+            margins = sorted(set(part["_margin"].round(6)))
+            axx.axvline(0, color="black", lw=1)
+            for mg in margins:
+                axx.axvline(-mg, color=verdict_color("inferior"), lw=1, ls="--",
+                            label=f"−margin ({-mg:g}{' pts' if scale == 'points' else ' %'})")
+            labels = [_label(r) + (f" · {mpl(r['candidate_model'])}" if several else "")
+                      + f": {r.get('verdict', '')}" for _, r in part.iterrows()]
+            axx.set_yticks(y, labels)
+            axx.invert_yaxis()
+            axx.set_xlabel("improvement of the candidate (percentage points; + is better)"
+                           if scale == "points" else
+                           "improvement of the candidate (% of the baseline; + is better)")
+            legend_below(axx)
+        conf = float(df["confidence"].iloc[0]) if "confidence" in df and len(df) else 0.95
+        methods = "; ".join(dict.fromkeys(df["method"].astype(str))) if "method" in df else ""
+    return finish(fig, title=f"Candidate vs baseline: {conf:.0%} intervals against 0 and "
+                  f"−margin{capped_any}\n{methods}",
+                  alt=f"Forest plot: one {conf:.0%} interval per task for the candidate's "
+                      "improvement over the baseline, with lines at 0 and at minus the margin; "
+                      "colour shows the verdict.")
 
 
-def trend(trend_frame: pd.DataFrame, *, ax: Any = None, title: str | None = None) -> Any:
-    """Quality over time: one line per (model, task) through its completed runs, with
-    the intervals of :func:`evalkit.trend` as error bars.
+def recovery(result: Any, *, ax: Any = None, max_tasks: int = 30) -> Any:
+    """Recovery per counted task (candidate / baseline, %) per candidate, with the overall
+    recovery and its interval as a line and band."""
+    per = result.per_task[result.per_task["counted"]].reset_index(drop=True)
+    per, capped = _cap(per, per["recovery"] - 100.0, max_tasks)
+    cands = list(result.candidates)
+    colors = model_colors([result.baseline, *cands])
+    tasks = list(dict.fromkeys(per["task"].astype(str)))
+    with themed():
+        fig, ax = new_figure(ax, (8.0, 1.6 + 0.32 * len(tasks) * max(len(cands), 1)))
+        h = 0.8 / max(len(cands), 1)
+        y = np.arange(len(tasks))
+        for i, c in enumerate(cands):
+            sub = per[per["candidate_model"] == c].set_index("task")["recovery"]
+            vals = np.array([sub.get(t, np.nan) for t in tasks], float)
+            ax.barh(y - (i - (len(cands) - 1) / 2) * h, vals, h, color=colors[c], label=mpl(c))
+            row = result.summary.set_index("candidate_model").loc[c]
+            if np.isfinite(row["recovery"]):
+                ax.axvline(row["recovery"], color=colors[c], lw=1.5, ls="--",
+                           label=f"{mpl(c)} overall {row['recovery']:.1f} %")
+            if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
+                ax.axvspan(row["ci_low"], row["ci_high"], color=colors[c], alpha=0.12)
+        ax.axvline(100, color="black", lw=1)
+        ax.set_yticks(y, [mpl(t) for t in tasks])
+        ax.invert_yaxis()
+        lo = np.nanmin(np.r_[per["recovery"].to_numpy(float), result.summary["ci_low"], 95.0])
+        hi = np.nanmax(np.r_[per["recovery"].to_numpy(float), result.summary["ci_high"], 101.0])
+        ax.set_xlim(max(0.0, lo - 2), hi + 2)
+        ax.set_xlabel("candidate / baseline (%)")
+        legend_below(ax, ncol=2)
+    return finish(fig, title=f"Recovery per task, and overall with its {result.confidence:.0%} "
+                  f"interval{capped}",
+                  alt=f"Horizontal bars: candidate score as % of the baseline per task for "
+                      f"{', '.join(cands)}; dashed line: overall recovery, band: its interval.")
 
-    Examples
-    --------
-    >>> fig = trend(ek.trend(scores))   # doctest: +SKIP
-    """
-    df = trend_frame
-    fig, ax = _new_axes(ax, (8.0, 4.2))
-    for i, ((model, task), g) in enumerate(df.groupby(["model", "task"], sort=True)):
-        g = g.sort_values("completed_at")
-        x = pd.to_datetime(g["completed_at"]).dt.tz_localize(None)
-        lo = 100 * (g["value"] - g["ci_low"]).fillna(0)
-        hi = 100 * (g["ci_high"] - g["value"]).fillna(0)
-        ax.errorbar(x, 100 * g["value"], yerr=[lo, hi], marker="o", capsize=3,
-                    label=f"{model} · {task}", color=f"C{i % 10}")
-    ax.set_ylabel("score (%)")
-    ax.set_xlabel("run completed (UTC)")
-    if len(df):
-        ax.legend(fontsize=7, loc="best")
-    ax.set_title(title or "Quality over time (every completed run)")
-    fig.autofmt_xdate()
-    return fig
+
+def trend(frame: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Quality over time: one line per (model, task) through its completed runs, with the
+    intervals of :func:`evalkit.trend` as error bars."""
+    models = list(dict.fromkeys(frame["model"].astype(str)))
+    colors = model_colors(models)
+    markers = "osD^vP*X"
+    tasks = list(dict.fromkeys(frame["task"].astype(str)))
+    with themed():
+        fig, ax = new_figure(ax, (8.5, 4.4))
+        for (model, task), g in frame.groupby(["model", "task"], sort=True):
+            g = g.sort_values("completed_at")
+            x = pd.to_datetime(g["completed_at"]).dt.tz_localize(None)
+            lo = 100 * (g["value"] - g["ci_low"]).fillna(0)
+            hi = 100 * (g["ci_high"] - g["value"]).fillna(0)
+            ax.errorbar(x, 100 * g["value"], yerr=[lo, hi],
+                        marker=markers[tasks.index(str(task)) % len(markers)], capsize=3,
+                        color=colors[str(model)], label=f"{mpl(model)} · {mpl(task)}")
+        ax.set_ylabel("score (%)")
+        ax.set_xlabel("run completed (UTC)")
+        legend_below(ax, ncol=3)
+        for lab in ax.get_xticklabels():
+            lab.set_rotation(20)
+    return finish(fig, title="Quality over time (every completed run, with intervals)",
+                  alt="Line chart: headline score (%) of every completed run over time, one "
+                      "line per model and task, with error bars.")

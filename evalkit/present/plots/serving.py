@@ -1,59 +1,44 @@
-"""Serving figures from the long ``series`` frame (matplotlib imported inside functions).
+"""Serving figures from the long ``series`` frame: latency quantiles, tokens/s, request rate,
+KV cache and GPU utilisation over time, every model on the same axes in its own colour.
 
 Histogram quantiles (TTFT, inter-token latency) are interpolated within the histogram's
-buckets, so they are estimates bounded by the bucket edges; titles and labels say so.
+buckets, so they are estimates bounded by the bucket edges; titles and labels say so. A series
+flagged partial (Prometheus answered with warnings) says PARTIAL DATA in its title.
 
->>> from evalkit.prometheus import load_snapshot_series     # doctest: +SKIP
->>> fig = plot_serving(load_snapshot_series(demo_path()))   # doctest: +SKIP
+>>> import pandas as pd
+>>> s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True),
+...                   "model": "m", "metric": "ttft_p99", "value": [0.5, 0.7], "unit": "s"})
+>>> "estimate" in alt_text(ttft(s))
+True
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from ...core import frames
+from ...core.errors import UnknownModelError
+from ..text import mpl
+from .theme import alt_text, finish, legend_below, model_colors, new_figure, themed
 
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.figure import Figure
+__all__ = ["ttft", "throughput", "requests", "occupancy", "axis_for", "alt_text"]
 
-__all__ = ["plot_serving", "plot_ttft_quantiles", "PANELS", "axis_for"]
-
-ESTIMATE_NOTE = "histogram quantiles: bucket-interpolated estimates"
-
-#: (title, metrics, y label, scale) of each row of :func:`plot_serving`. ``y label`` and
-#: ``scale`` hold for the metric's usual unit (:data:`evalkit.promql.UNITS`); when the frame's
-#: ``unit`` column says otherwise (GPU utilisation as a 0–1 fraction from
-#: ``DCGM_FI_PROF_GR_ENGINE_ACTIVE``), the axis follows the data: see :func:`axis_for`.
-PANELS: list[tuple[str, tuple[str, ...], str, float]] = [
-    ("TTFT P50/P90/P99 (bucket-interpolated estimate)", ("ttft_p50", "ttft_p90", "ttft_p99"),
-     "seconds", 1.0),
-    ("Generated tokens/s", ("generation_tokens_per_s",), "tokens/s", 1.0),
-    ("Request rate", ("requests_per_s",), "requests/s", 1.0),
-    ("KV-cache usage", ("kv_cache_usage",), "% of KV cache", 100.0),
-    ("GPU utilisation (mean over the model's GPUs)", ("gpu_utilization",), "%", 1.0),
-]
-_FRACTION = "fraction (0-1)"
+ESTIMATE_NOTE = "bucket-interpolated estimates"
 PARTIAL_NOTE = " — PARTIAL DATA (Prometheus warnings)"
 _STYLE = {"p50": "-", "p90": "--", "p99": ":"}
-
-
-def _units(series: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
-    if "unit" not in series.columns:
-        return []
-    sub = series[series["metric"].isin(list(metrics))]
-    return [str(u) for u in dict.fromkeys(sub["unit"].dropna().astype(str)) if u]
+_FRACTION = "fraction (0-1)"
 
 
 def axis_for(units: Sequence[str], ylabel: str, scale: float) -> tuple[str, dict[str, float]]:
     """The y label and the scale of each unit for a panel declared as ``ylabel`` × ``scale``.
 
     On a percent axis (``ylabel`` starting with ``%``) a ``"fraction (0-1)"`` series is drawn
-    × 100 and a ``"%"`` series as is, whatever the panel's default scale, so GPU utilisation
-    from ``DCGM_FI_PROF_GR_ENGINE_ACTIVE`` (0–1) and from ``DCGM_FI_DEV_GPU_UTIL`` (%) land on
-    the same axis; the label says when a fraction was converted. Other units keep ``scale``.
+    × 100 and a ``"%"`` series as is, so GPU utilisation from ``DCGM_FI_PROF_GR_ENGINE_ACTIVE``
+    (0–1) and from ``DCGM_FI_DEV_GPU_UTIL`` (%) share an axis; the label says when a fraction
+    was converted.
 
     >>> axis_for(["fraction (0-1)"], "%", 1.0)
     ('% (0-1 fraction × 100)', {'fraction (0-1)': 100.0})
@@ -63,8 +48,17 @@ def axis_for(units: Sequence[str], ylabel: str, scale: float) -> tuple[str, dict
     if not ylabel.lstrip().startswith("%"):
         return ylabel, {u: scale for u in units}
     scales = {u: 100.0 if u == _FRACTION else (1.0 if u == "%" else scale) for u in units}
-    converted = _FRACTION in scales and scale != 100.0  # a fraction on a panel declared in %
+    converted = _FRACTION in scales and scale != 100.0
     return (f"{ylabel} (0-1 fraction × 100)" if converted else ylabel), scales
+
+
+def _unwrap(series: Any, partial: bool) -> tuple[pd.DataFrame, bool]:
+    """A ``series`` frame, or a :class:`~evalkit.prometheus.ServingSeries` holding one."""
+    if not isinstance(series, pd.DataFrame):
+        partial = partial or bool(getattr(series, "partial", False))
+        series = series.series
+    frames.validate(series, "series")
+    return series, partial
 
 
 def _models(series: pd.DataFrame, models: Sequence[str] | None) -> list[str]:
@@ -73,126 +67,124 @@ def _models(series: pd.DataFrame, models: Sequence[str] | None) -> list[str]:
         return present
     missing = [m for m in models if m not in present]
     if missing:
-        from ...core.errors import UnknownModelError
-
         raise UnknownModelError(f"model(s) {missing} not in the series frame; it has {present}")
     return list(models)
 
 
-def _unwrap(series: Any, partial: bool) -> tuple[pd.DataFrame, bool]:
-    """A ``series`` frame, or a :class:`~evalkit.prometheus.ServingSeries` holding one."""
-    if isinstance(series, pd.DataFrame):
-        return series, partial
-    return series.series, partial or bool(getattr(series, "partial", False))
+def _lines(ax: Any, series: pd.DataFrame, models: list[str], metrics: Sequence[str],
+           ylabel: str, scale: float = 1.0) -> str:
+    colors = model_colors(models)
+    units = [str(u) for u in dict.fromkeys(
+        series.loc[series["metric"].isin(list(metrics)), "unit"].dropna().astype(str)) if u]
+    ylabel, scales = axis_for(units, ylabel, scale)
+    for m in models:
+        for metric in metrics:
+            d = series[(series["model"].astype(str) == m)
+                       & (series["metric"] == metric)].sort_values("timestamp")
+            if d.empty:
+                continue
+            q = metric.rsplit("_", 1)[-1]
+            factor = d["unit"].astype(str).map(scales).fillna(scale).to_numpy(dtype=float)
+            label = mpl(m) + (f" {q.upper()}" if len(metrics) > 1 else "")
+            ax.plot(d["timestamp"].dt.tz_localize(None), d["value"].to_numpy(float) * factor,
+                    _STYLE.get(q, "-"), color=colors[m], lw=1.3, label=label)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("time (UTC)")
+    for lab in ax.get_xticklabels():
+        lab.set_rotation(20)
+    return ylabel
 
 
-def plot_serving(series: Any, *, models: Sequence[str] | None = None,
-                 panels: Sequence[tuple[str, tuple[str, ...], str, float]] | None = None,
-                 height: float = 2.4, width: float = 5.5, partial: bool = False) -> Figure:
-    """Serving metrics over time, one column per model (shared y axis per row).
+def _empty(ax: Any, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} in this data", ha="center", va="center",
+            transform=ax.transAxes)
+    ax.set_axis_off()
 
-    Rows: TTFT P50/P90/P99, generated tokens/s, request rate, KV-cache usage, GPU
-    utilisation (see :data:`PANELS`). Rows whose metrics are absent are left out.
 
-    Parameters
-    ----------
-    series : the ``series`` frame of :func:`evalkit.prometheus.serving_metrics`.
-    models : which models, in column order (default: all, in frame order).
-
-    Returns
-    -------
-    matplotlib Figure.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True),
-    ...                   "model": "m", "metric": "ttft_p50", "value": [0.1, 0.2], "unit": "s"})
-    >>> fig = plot_serving(s)
-    >>> len(fig.axes)
-    1
-    """
-    import matplotlib.pyplot as plt
-
+def ttft(series: Any, *, models: Sequence[str] | None = None, quantity: str = "ttft",
+         ax: Any = None, partial: bool = False) -> Any:
+    """TTFT (or ``quantity="itl"``: inter-token latency) P50/P90/P99 over time, every model
+    on one axis (line style: the quantile; colour: the model)."""
     series, partial = _unwrap(series, partial)
-    frames.validate(series, "series")
     cols = _models(series, models)
-    panels = list(panels if panels is not None else PANELS)
-    present = set(series["metric"].astype(str))
-    rows = [p for p in panels if any(m in present for m in p[1])]
-    if not rows or not cols:
-        fig, ax = plt.subplots(figsize=(width, height))
-        ax.text(0.5, 0.5, "no serving metrics in this data", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(width * len(cols), height * len(rows)),
-                             sharex=True, sharey="row", squeeze=False)
-    for c, model in enumerate(cols):
-        sub = series[series["model"].astype(str) == model]
-        for r, (title, metrics, ylabel, scale) in enumerate(rows):
-            ax = axes[r][c]
-            ylabel, scales = axis_for(_units(series, metrics), ylabel, scale)
-            for metric in metrics:
-                d = sub[sub["metric"] == metric].sort_values("timestamp")
-                if d.empty:
-                    continue
-                ls = _STYLE.get(metric.rsplit("_", 1)[-1], "-")
-                label = metric.rsplit("_", 1)[-1].upper() if len(metrics) > 1 else None
-                factor = d["unit"].astype(str).map(scales).fillna(scale).to_numpy(dtype=float)
-                ax.plot(d["timestamp"], d["value"].to_numpy(dtype=float) * factor, ls, lw=1.2,
-                        label=label)
-            if r == 0:
-                ax.set_title(f"{model}\n{title}", fontsize=10)
+    name = "Time to first token" if quantity == "ttft" else "Inter-token latency"
+    metrics = [f"{quantity}_{q}" for q in _STYLE]
+    with themed():
+        fig, ax = new_figure(ax, (9.0, 4.4))
+        if series["metric"].isin(metrics).any():
+            _lines(ax, series, cols, metrics, f"seconds ({ESTIMATE_NOTE})")
+            legend_below(ax, ncol=3)
+        else:
+            _empty(ax, f"{name} series")
+    note = PARTIAL_NOTE if partial else ""
+    return finish(fig, title=f"{name} P50 / P90 / P99 ({ESTIMATE_NOTE}){note}",
+                  alt=f"Line chart: {name} P50, P90 and P99 in seconds over time for "
+                      f"{', '.join(cols)}; histogram quantiles are {ESTIMATE_NOTE}.")
+
+
+def throughput(series: Any, *, models: Sequence[str] | None = None, ax: Any = None,
+               partial: bool = False) -> Any:
+    """Generated and prompt tokens per second over time, every model on one axis."""
+    series, partial = _unwrap(series, partial)
+    cols = _models(series, models)
+    with themed():
+        fig, ax = new_figure(ax, (9.0, 4.2))
+        metrics = [m for m in ("generation_tokens_per_s", "prompt_tokens_per_s")
+                   if (series["metric"] == m).any()]
+        if metrics:
+            _lines(ax, series, cols, ["generation_tokens_per_s"], "generated tokens/s")
+            legend_below(ax)
+        else:
+            _empty(ax, "token throughput")
+    note = PARTIAL_NOTE if partial else ""
+    return finish(fig, title=f"Generated tokens per second (rate over the query window){note}",
+                  alt=f"Line chart: generated tokens per second over time for "
+                      f"{', '.join(cols)}.")
+
+
+def requests(series: Any, *, models: Sequence[str] | None = None, ax: Any = None,
+             partial: bool = False) -> Any:
+    """Finished requests per second, and requests running/waiting, over time."""
+    series, partial = _unwrap(series, partial)
+    cols = _models(series, models)
+    with themed():
+        fig, axes = new_figure(ax, (9.0, 6.0), nrows=2, sharex=True) if ax is None else (
+            ax.figure, [ax, ax])
+        if (series["metric"] == "requests_per_s").any():
+            _lines(axes[0], series, cols, ["requests_per_s"], "requests/s")
+            axes[0].set_title("request rate (finished requests/s)", fontsize=10, loc="left")
+        else:
+            _empty(axes[0], "request rate")
+        if series["metric"].isin(["requests_running", "requests_waiting"]).any():
+            _lines(axes[1], series, cols, ["requests_running"], "requests (running)")
+            axes[1].set_title("requests running on the engine", fontsize=10, loc="left")
+            legend_below(axes[1])
+        else:
+            _empty(axes[1], "running requests")
+    note = PARTIAL_NOTE if partial else ""
+    return finish(fig, title=f"Request rate and concurrency{note}",
+                  alt=f"Two line charts: finished requests per second and requests running, "
+                      f"over time, for {', '.join(cols)}.")
+
+
+def occupancy(series: Any, *, models: Sequence[str] | None = None, ax: Any = None,
+              partial: bool = False) -> Any:
+    """KV-cache usage (%) and GPU utilisation (%, mean over each model's GPUs) over time."""
+    series, partial = _unwrap(series, partial)
+    cols = _models(series, models)
+    with themed():
+        fig, axes = new_figure(ax, (9.0, 6.0), nrows=2, sharex=True) if ax is None else (
+            ax.figure, [ax, ax])
+        for axx, metric, label, scale, title in (
+                (axes[0], "kv_cache_usage", "% of KV cache", 100.0, "KV-cache usage"),
+                (axes[1], "gpu_utilization", "%", 1.0, "GPU utilisation (mean over the GPUs)")):
+            if (series["metric"] == metric).any():
+                _lines(axx, series, cols, [metric], label, scale)
+                axx.set_title(title, fontsize=10, loc="left")
             else:
-                ax.set_title(title, fontsize=10)
-            if c == 0:
-                ax.set_ylabel(ylabel)
-            if len(metrics) > 1 and ax.lines:
-                ax.legend(fontsize=8, loc="upper right")
-            ax.grid(alpha=0.3)
-    for ax in axes[-1]:
-        ax.tick_params(axis="x", labelrotation=30)
-    partial_note = PARTIAL_NOTE if partial else ""
-    fig.suptitle(f"Serving metrics per model ({ESTIMATE_NOTE}){partial_note}", fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-def plot_ttft_quantiles(series: Any, *, models: Sequence[str] | None = None,
-                        metric_prefix: str = "ttft", ax: Any = None,
-                        partial: bool = False) -> Figure:
-    """TTFT (or ``metric_prefix="itl"``) P50/P90/P99 of all models on one axis; the title
-    says PARTIAL DATA when ``partial`` (or the ServingSeries given) is partial.
-
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"timestamp": pd.to_datetime([0, 60], unit="s", utc=True),
-    ...                   "model": "m", "metric": "ttft_p99", "value": [0.5, 0.7], "unit": "s"})
-    >>> "estimate" in plot_ttft_quantiles(s).axes[0].get_title()
-    True
-    """
-    import matplotlib.pyplot as plt
-
-    series, partial = _unwrap(series, partial)
-    frames.validate(series, "series")
-    cols = _models(series, models)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 4))
-    else:
-        fig = ax.figure
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, model in enumerate(cols):
-        for q, ls in _STYLE.items():
-            d = series[(series["model"].astype(str) == model)
-                       & (series["metric"] == f"{metric_prefix}_{q}")].sort_values("timestamp")
-            if not d.empty:
-                ax.plot(d["timestamp"], d["value"], ls, color=colors[i % len(colors)], lw=1.2,
-                        label=f"{model} {q.upper()}")
-    name = "Time to first token" if metric_prefix == "ttft" else "Inter-token latency"
-    partial_note = PARTIAL_NOTE if partial else ""
-    ax.set_title(f"{name} P50/P90/P99 ({ESTIMATE_NOTE}){partial_note}", fontsize=10)
-    ax.set_ylabel("seconds (bucket-interpolated estimate)")
-    ax.grid(alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=8, ncol=2)
-    fig.autofmt_xdate()
-    return fig
+                _empty(axx, title)
+        legend_below(axes[1])
+    note = PARTIAL_NOTE if partial else ""
+    return finish(fig, title=f"KV cache and GPU utilisation{note}",
+                  alt=f"Two line charts: KV-cache usage (%) and GPU utilisation (%) over time "
+                      f"for {', '.join(cols)}.")

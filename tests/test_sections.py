@@ -44,8 +44,7 @@ def test_non_comparable_runs_are_named_before_verdicts():
     md = S.comparability_markdown(a)
     assert md.startswith("**Not comparable**") and "arc_easy: differs in" in rendered_text(md)
     table = S.comparability_table(a)
-    cell = table.loc[("number of few-shot examples", "yes"), ("q2", "arc_easy")]
-    assert cell == "≠ 0 → 5"
+    assert "q2 · arc_easy: 0 → 5" in table and "number of few-shot examples" in table
     frame = a.comparison.frame.set_index("candidate_model")
     assert bool(frame.loc["q1", "comparable"]) and not bool(frame.loc["q2", "comparable"])
 
@@ -57,7 +56,7 @@ def test_partial_serving_data_is_marked_in_the_report():
         "value": [0.5, 0.9], "statistic": ["window histogram_quantile"] * 2,
         "partial": [False, True]})
     table = S.serving_table(a)
-    assert table.loc[0, "PARTIAL"] == "q1"
+    assert "<th>PARTIAL</th>" in table and "<td>q1</td>" in table
     assert S.serving_markdown(a).startswith("**PARTIAL DATA**")
 
 
