@@ -25,7 +25,7 @@ from .._version import __version__
 from ..core import frames
 from ..core.timeutil import utc_now
 
-SUMMARY_SCHEMA_VERSION = 2
+SUMMARY_SCHEMA_VERSION = 3
 SUMMARY = "summary.json"
 FRAMES_DIR = "frames"
 
@@ -35,6 +35,7 @@ def to_summary(a: Any) -> dict[str, Any]:
     res = a.result
     issue_cols = [*frames.SCHEMAS["issues"], "step"]
     return {
+        "answer": answer(a),
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "evalkit_version": __version__,
         "generated_at": utc_now(),
@@ -63,8 +64,25 @@ def to_summary(a: Any) -> dict[str, Any]:
         "invalid_rates": records(a.flips.invalid_rates) if a.flips is not None else [],
         "trend": records(a.trend.frame) if a.trend.multiple_runs else [],
         "serving": records(a.serving_summary),
+        "facts": records(a.economics.facts) if a.economics is not None else [],
+        "capacity": {"slo": a.economics.slo.describe(), "slo_name": a.economics.slo.name,
+                     "rows": records(a.economics.capacity)} if a.economics is not None else {},
+        "cost": records(a.economics.cost.frame) if a.economics is not None else [],
         "data_issues": records(a.issues[[c for c in issue_cols if c in a.issues.columns]]),
     }
+
+
+def answer(a: Any) -> dict[str, Any]:
+    """The overall answer at the top of ``summary.json``: the decision per candidate and the
+    reasons, with the numbers they rest on (what the report's first paragraph says)."""
+    rows = records(a.tradeoff.frame) if a.tradeoff is not None else []
+    decisions = [r["decision"] for r in rows]
+    overall = decisions[0] if len(set(decisions)) == 1 and decisions else "mixed"
+    return {"decision": overall, "demo": bool(a.demo), "candidates": rows,
+            "margin": a.margin, "relative_margin": a.relative_margin,
+            "confidence": a.confidence,
+            "modified_snapshot": bool(((a.issues["source"] == "snapshot")
+                                       & (a.issues["severity"] == "error")).any())}
 
 
 def jsonable(x: Any) -> Any:
