@@ -182,3 +182,27 @@ def test_demo_summary_serving_values_are_the_raw_window_answers(demo_report):
             assert rows[(model, metric)]["statistic"].startswith("window")
     assert rows[("mistral-24b-quantized", "gpus")]["value"] == 1
     assert rows[("mistral-24b", "gpus")]["value"] == 4
+
+
+def test_demo_html_in_a_real_browser_with_no_network(demo_report):
+    """Debian's chromium, every request refused: the page loads, every figure decodes with an
+    alt text and fits the page, no code, no error text, no script, nothing external."""
+    from tests.browser import inspect_page
+
+    _, out = demo_report
+    page = inspect_page(out / "02-eval-results.html")
+    assert page["ready"] == "complete" and page["load_seconds"] < 10
+    assert page["title"] == "mistral-24b vs mistral-24b-quantized"
+    assert page["external"] == [] and page["scripts"] == 0 and page["handlers"] == []
+    imgs = page["images"]
+    assert len(imgs) >= 7
+    for img in imgs:
+        assert img["ok"] and img["w"] > 0 and not img["clipped"], img
+        assert len(img["alt"]) > 20 and img["alt"] != "figure"
+    text = page["text"]
+    for section in ("The answer", "Accuracy per task", "Recovery", "Serving over time",
+                    "Capacity", "Cost", "Quality versus cost", "Methods and provenance"):
+        assert section in text, section
+    for bad in ("Traceback", "Error", "Warning:", "import evalkit", "display(", "<NA>", "NaT",
+                "NoReason"):
+        assert bad not in text, bad
