@@ -20,7 +20,7 @@ import pandas as pd
 from ..core import frames
 from ..core.result import Result
 from .capacity import SLO, capacity
-from .cost import CostResult, cost
+from .cost import DEFAULT_PRICES, CostResult, cost
 
 FACT_COLUMNS = ["model", "quantization", "gpus", "gpus_source", "accelerator",
                 "accelerator_source", "base_model", "registered_model", "version"]
@@ -127,10 +127,18 @@ def economics(bundle: Any, baseline: str, candidates: Sequence[str], *,
     if serving_summary is not None and len(serving_summary):
         observed = serving_summary[serving_summary["model"].isin(models)]
     gpus = {r.model: r.gpus for r in facts.itertuples() if math.isfinite(r.gpus)}
+    table = dict(DEFAULT_PRICES)
+    manifest_prices = (bundle.manifest or {}).get("prices") if isinstance(bundle.manifest,
+                                                                          dict) else None
+    if isinstance(manifest_prices, dict):
+        table.update({str(k): v for k, v in manifest_prices.items()
+                      if isinstance(v, dict) and isinstance(v.get("usd_per_gpu_hour"),
+                                                           int | float)})
+    table.update(prices or {})
     c = cost(capacity=cap if len(cap) else None, observed=observed, gpus=gpus,
              accelerators={r.model: r.accelerator for r in facts.itertuples() if r.accelerator},
              gpus_source={r.model: r.gpus_source for r in facts.itertuples()},
-             prices=prices, usd_per_gpu_hour=usd_per_gpu_hour, models=models)
+             prices=table, usd_per_gpu_hour=usd_per_gpu_hour, models=models)
     if not len(cap):
         issues.append(frames.issue("cost", "capacity", "info",
                                    "no load test (GuideLLM report) in this source: any cost "
