@@ -206,3 +206,21 @@ def test_demo_html_in_a_real_browser_with_no_network(demo_report):
     for bad in ("Traceback", "Error", "Warning:", "import evalkit", "display(", "<NA>", "NaT",
                 "NoReason"):
         assert bad not in text, bad
+
+
+def test_analyze_writes_the_same_summary_as_report_without_a_kernel(demo_report, tmp_path):
+    _, out = demo_report
+    proc = run_cli("analyze", "--output", str(tmp_path / "an"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    a = json.loads((tmp_path / "an" / "summary.json").read_text())
+    r = json.loads((out / "summary.json").read_text())
+    for doc in (a, r):
+        doc.pop("generated_at")
+    assert a == r
+    frames = sorted(p.name for p in (tmp_path / "an" / "frames").glob("*.parquet"))
+    assert {"scores.parquet", "comparison.parquet", "issues.parquet"} <= set(frames)
+    import pandas as pd
+
+    cmp = pd.read_parquet(tmp_path / "an" / "frames" / "comparison.parquet")
+    assert cmp["delta"].tolist() == [t["delta"] for t in r["tasks"]]
+    assert list(tmp_path.glob("*.log")) == []  # nothing written beside the output folder
