@@ -24,7 +24,7 @@ from typing import Any
 from ._version import __version__
 from .core import secrets
 from .core.auth import Auth
-from .core.snapshot import SnapshotWriter, check_target
+from .core.snapshot import SnapshotWriter, check_target, target_path
 from .source import Source
 
 log = secrets.get_logger("evalkit.pull")
@@ -33,7 +33,7 @@ log = secrets.get_logger("evalkit.pull")
 def pull_sources(out: str | os.PathLike[str], sources: Sequence[Source], *,
                  overwrite: bool = False, description: str | None = None) -> Path:
     """Run every source's :meth:`~evalkit.source.Source.pull` into one snapshot at ``out``."""
-    target = Path(out).expanduser().resolve()
+    target = target_path(out)
     check_target(target, overwrite=overwrite)  # before any network call
     t0 = time.monotonic()
     desc = description or "evalkit pull: " + "; ".join(s.describe() for s in sources)
@@ -70,7 +70,10 @@ def pull(out: str | os.PathLike[str], *, namespace: str,
          prometheus_headers: Mapping[str, str] | None = None,
          prometheus_service_account: bool = False,
          selectors: Mapping[str, Any] | None = None, start: Any = None, end: Any = None,
-         step: Any = "30s", overwrite: bool = False) -> Path:
+         step: Any = "30s", registry: Any = None, registry_token: str | Auth | None = None,
+         registry_models: Mapping[str, Any] | None = None,
+         registry_service_account: bool = False,
+         guidellm: str | os.PathLike[str] | None = None, overwrite: bool = False) -> Path:
     """Snapshot ``namespace``'s LMEvalJobs (plus sample logs from ``samples``) and, with
     ``prometheus=URL`` and ``selectors={model: selector}``, their serving metrics.
 
@@ -81,6 +84,15 @@ def pull(out: str | os.PathLike[str], *, namespace: str,
     (their values are secrets: only the names reach the manifest).
     ``prometheus_service_account=True`` sends the pod's service-account token to Prometheus
     (https only); it is never sent anywhere else without being asked.
+
+    ``registry=URL`` (or a ``model_registry.ModelRegistry`` instance) adds the Model Registry's
+    raw answers (:class:`evalkit.registry.RegistrySource`); ``registry_models`` maps served
+    model names to ``"REGISTERED[:VERSION]"`` (default: every registered model is read, and
+    ``map_models`` pairs them by name); ``registry_token`` and
+    ``registry_service_account`` as for Prometheus; ``ca_bundle``/``insecure`` apply too.
+
+    ``guidellm=PATH`` copies the GuideLLM reports there (a file or a folder) into the snapshot
+    (:class:`evalkit.guidellm.GuideLLMSource`: credentials redacted) for capacity and cost.
 
     Every argument is checked before the first network call.
     """
@@ -98,4 +110,14 @@ def pull(out: str | os.PathLike[str], *, namespace: str,
             token=prometheus_token, ca_bundle=ca_bundle, insecure=insecure,
             headers=prometheus_headers, tenant=prometheus_tenant,
             service_account=prometheus_service_account))
+    if registry is not None or registry_models:
+        from .registry import RegistrySource
+
+        sources.append(RegistrySource(
+            registry, mapping=registry_models, token=registry_token, ca_bundle=ca_bundle,
+            insecure=insecure, service_account=registry_service_account))
+    if guidellm is not None:
+        from .guidellm.source import GuideLLMSource
+
+        sources.append(GuideLLMSource(guidellm))
     return pull_sources(out, sources, overwrite=overwrite)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Make sure the real servers the tests start are installed: Debian's `prometheus` (with
-# promtool) and `prometheus-pushgateway`. Installs them with apt when missing and running as
-# root. Under CI a binary that is still missing fails the run (the tests fail too).
+# Make sure the real programs the tests start are installed: Debian's `prometheus` (with
+# promtool), `prometheus-pushgateway` and `chromium` (the HTML report is checked in a real
+# headless browser). Installs them with apt when missing and running as root. Under CI a
+# binary that is still missing fails the run (the tests fail too).
 set -u
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from evalkit.collect import pull
 from evalkit.core.errors import HTTPError, InputError
 from evalkit.core.snapshot import SnapshotWriter, open_snapshot
 from evalkit.lmeval import job_record, match_samples, served_model
-from evalkit.collect import pull
 from tests.servers import FaultProxy, KubeAPIServer, make_lmevaljob
 
 NS = "private-ai-demo"
@@ -193,3 +194,86 @@ def test_served_model_rule() -> None:
     assert served_model(job) == "org/p"
     job["spec"]["modelArgs"] = []
     assert served_model(job) == "j"
+
+
+def test_pull_cli_copies_guidellm_reports_and_they_load_back(api, kubeconfig, tmp_path: Path
+                                                             ) -> None:
+    """`evalkit pull --guidellm DIR`: every report generation copied, verified, and read back
+    into the bundle's benchmarks frame with the same rows as reading the folder directly."""
+    import evalkit as ek
+    from evalkit.cli import main
+    from evalkit.guidellm import load_guidellm
+
+    reports = Path(__file__).parent / "data" / "guidellm"
+    code = main(["pull", "--namespace", NS, "--out", str(tmp_path / "snap"),
+                 "--guidellm", str(reports)])
+    assert code == 0
+    snap = open_snapshot(tmp_path / "snap")
+    assert sorted(snap.manifest["sources"]["guidellm"]["reports"]) == sorted(
+        p.name for p in reports.glob("*.json"))
+    bundle = ek.load(tmp_path / "snap")
+    direct = load_guidellm(reports)
+    cols = ["model", "benchmark", "stat", "metric", "value"]
+    a = bundle.guidellm.benchmarks[cols].sort_values(cols[:4]).reset_index(drop=True)
+    b = direct.benchmarks[cols].sort_values(cols[:4]).reset_index(drop=True)
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_pull_cli_refuses_a_missing_guidellm_path(tmp_path: Path, capsys) -> None:
+    from evalkit.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["pull", "--namespace", NS, "--out", str(tmp_path / "snap"),
+              "--guidellm", str(tmp_path / "nope")])
+    assert exc.value.code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_pull_config_file_gives_defaults_and_flags_win(api, kubeconfig, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    """`--config FILE`: every value is checked like its flag; the command line wins."""
+    from evalkit.cli import main
+
+    reports = Path(__file__).parent / "data" / "guidellm"
+    seen = {}
+
+    def fake_pull(out, **kw):
+        seen.update(kw, out=out)
+        return Path(out)
+
+    monkeypatch.setattr("evalkit.collect.pull", fake_pull)
+    cfg = tmp_path / "evalkit.yaml"
+    cfg.write_text(f"namespace: {NS}\nguidellm: {reports}\nprometheus: http://127.0.0.1:9\n"
+                   "model: {m1: 'namespace=\"a\"'}\nsince: 2h\nend: 2026-11-20T12:00:00Z\n")
+    assert main(["pull", "--config", str(cfg), "--out", str(tmp_path / "s")]) == 0
+    assert seen["namespace"] == NS and seen["guidellm"] == str(reports)
+    assert seen["selectors"] == {"m1": 'namespace="a"'}
+    assert seen["end"] - seen["start"] == 7200
+    assert main(["pull", "--config", str(cfg), "--out", str(tmp_path / "s"),
+                 "--namespace", "other"]) == 0
+    assert seen["namespace"] == "other"
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("nmespace: x\n", "unknown key 'nmespace'"),
+    ("namespace: x\nprometheus_token: abc\n", "tokens are not read from a config file"),
+    ("namespace: x\nsince: soon\n", "since:"),
+    ("namespace: Not_A_Namespace!\n", "namespace:"),
+    ("- a\n- b\n", "expected a mapping"),
+])
+def test_pull_config_file_errors_name_the_key(tmp_path: Path, capsys, text, needle) -> None:
+    from evalkit.cli import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["pull", "--config", str(cfg), "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "abc" not in err
+
+
+def test_pull_since_and_start_are_exclusive(tmp_path: Path, capsys) -> None:
+    from evalkit.cli import main
+
+    assert main(["pull", "--namespace", NS, "--out", str(tmp_path / "s"), "--since", "7d",
+                 "--start", "2026-11-01T00:00:00Z"]) == 2
+    assert "--since or --start" in capsys.readouterr().err

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from evalkit import kube
+from evalkit.collect import pull
 from evalkit.core.auth import BearerToken, TokenFile
 from evalkit.core.errors import EvalkitError
 from evalkit.core.http import Client, RetryPolicy
 from evalkit.core.secrets import redact
 from evalkit.core.settings import service_client
 from evalkit.lmeval import list_lmevaljobs
-from evalkit.collect import pull
 from tests.servers import FaultProxy, KubeAPIServer, make_certs, make_lmevaljob
 
 NS = "secret-test"

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_output(args.output)
     a = analyze(load(args.source), args.baseline, args.candidates, margin=args.margin,
-                confidence=args.confidence)
+                relative_margin=args.relative_margin, confidence=args.confidence,
+                slo=args.slo, prices=args.prices)
     with TargetLock(out):
         paths = write_outputs(a, out)
     print(f"summary  {paths['summary']}")

@@ -20,8 +20,17 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="output folder (default: ./reports)")
     p.add_argument("--margin", type=A.margin, default=0.02,
                    help="non-inferiority margin on the native 0-1 scale (default 0.02 = 2 points)")
+    p.add_argument("--relative-margin", type=A.margin, default=0.02,
+                   help="margin for metrics that are not proportions (perplexity, bleu, judge "
+                   "scores), as a fraction of the baseline (default 0.02 = 2 %%)")
     p.add_argument("--confidence", type=A.confidence, default=0.95,
                    help="interval level (default 0.95)")
+    p.add_argument("--slo", choices=("chat", "rag"), default="chat",
+                   help="latency target for capacity from GuideLLM reports: chat = TTFT p99 <= "
+                   "200 ms and ITL p99 <= 50 ms, rag = request latency p99 <= 3 s (default chat)")
+    p.add_argument("--prices", type=A.existing_file, metavar="FILE",
+                   help="YAML/JSON price table {accelerator: {usd_per_gpu_hour, source, date}} "
+                   "over the defaults (docs/cost.md)")
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -43,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from ..present.report import run_report
 
     paths = run_report(args.source, baseline=args.baseline, candidates=args.candidates,
-                       output=args.output, margin=args.margin, confidence=args.confidence,
-                       progress=args.progress, notebook=args.notebook)
+                       output=args.output, margin=args.margin,
+                       relative_margin=args.relative_margin, confidence=args.confidence,
+                       slo=args.slo, prices=args.prices, progress=args.progress,
+                       notebook=args.notebook)
     for key in ("notebook", "html", "summary"):
         print(f"{key:8} {paths[key]}")
     return 0

@@ -73,15 +73,42 @@ def read_document(path: str | os.PathLike[str], *, limit: int | None = None) -> 
     if kind != "file":
         raise SourceError(f"{p}: not a regular file ({kind}); pass a results file or folder")
     limit = limit or max_file_bytes()
+    too_large = SourceError(f"{p}: larger than the {limit / 2**20:g} MB limit for one document; "
+                            "raise it with $EVALKIT_MAX_FILE_MB if the file is genuine")
     try:
         with p.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > limit:  # refuse without reading it
+                raise too_large
             data = fh.read(limit + 1)
     except OSError as exc:
         raise SourceError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    if len(data) > limit:
-        raise SourceError(f"{p}: larger than the {limit / 2**20:g} MB limit for one document; "
-                          "raise it with $EVALKIT_MAX_FILE_MB if the file is genuine")
+    if len(data) > limit:  # it grew while we read it
+        raise too_large
     return data
+
+
+def rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` only if ``dst`` does not exist — atomically where the kernel
+    offers it (Linux ``renameat2(RENAME_NOREPLACE)``): a plain rename silently replaces an
+    empty folder that appeared at ``dst`` meanwhile. ``FileExistsError`` when ``dst`` exists."""
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        at_fdcwd, noreplace = -100, 1
+        if renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), noreplace) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # not supported: fall back
+            raise OSError(err, os.strerror(err), str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.rename(src, dst)
 
 
 def inside(root: Path, rel: str) -> Path:

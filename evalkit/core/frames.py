@@ -115,7 +115,13 @@ def conform(kind: str, rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFram
     Columns not in the schema are kept after the schema columns.
     """
     schema = SCHEMAS[kind]
-    df = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows.copy()
+    if isinstance(rows, pd.DataFrame):
+        df = rows.copy()
+    else:
+        try:
+            df = pd.DataFrame(rows)
+        except OverflowError:  # an integer too large for any numeric dtype (pandas < 3)
+            df = pd.DataFrame(rows, dtype=object)
     if df.empty and not len(df.columns):
         return empty(kind)
     for col, dtype in schema.items():
@@ -126,9 +132,25 @@ def conform(kind: str, rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFram
     return df[list(schema) + extra].reset_index(drop=True)
 
 
+def _timestamps(s: pd.Series) -> pd.Series:
+    """Timestamps (aware or naive = UTC) and ISO 8601 text of any precision → UTC; anything
+    else (numbers, junk) → NaT. ``format="ISO8601"`` matters: without it pandas infers one
+    format from the first string and turns ``...:00.250Z`` beside ``...:00Z`` into NaT.
+
+    >>> t = _timestamps(pd.Series(["2025-01-01T00:00:00Z", "2025-01-01T00:00:00.250Z", 5]))
+    >>> t.isna().tolist(), t[1].microsecond
+    ([False, False, True], 250000)
+    """
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        s = pd.Series([None] * len(s), index=s.index, dtype=object)  # numbers: not timestamps
+    elif s.dtype == object:
+        s = s.map(lambda v: None if isinstance(v, int | float) else v)
+    return pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype(UTC_TS)
+
+
 def _cast(s: pd.Series, dtype: str) -> pd.Series:
     if dtype == UTC_TS:
-        return pd.to_datetime(s, utc=True, errors="coerce").astype(UTC_TS)
+        return _timestamps(s)
     if dtype == "float64":
         return _floats(s)
     if dtype == "Int64":  # whole numbers within ±2**53 only; anything else is missing

@@ -6,9 +6,13 @@ Every request evalkit itself sends goes through :class:`Client`. Auth objects co
 
 Bounded work: every answer is read in full inside the retry loop, checked against its
 ``Content-Length`` (urllib3 1.26 returns a cut-off body short instead of failing), refused
-beyond ``max_body_bytes`` (default 256 MB, ``$EVALKIT_MAX_BODY_MB``), and a whole request —
-connect plus the full body — must finish within ``deadline`` seconds (default 300,
-``$EVALKIT_HTTP_DEADLINE``) besides the per-read timeout.
+beyond ``max_body_bytes`` (default 256 MB, ``$EVALKIT_MAX_BODY_MB``; an announced
+``Content-Length`` beyond it is refused before reading), and a whole request — connect plus the
+full body — must finish within ``deadline`` seconds (default 300, ``$EVALKIT_HTTP_DEADLINE``)
+besides the per-read timeout. The deadline is enforced on the socket
+(:mod:`evalkit.core.watchdog`): a server trickling one byte at a time cannot hold a request
+open. A redirect to another origin is refused, not followed (credentials and secret headers
+never travel to it).
 
 >>> c = Client("https://prometheus.example:9090", name="prometheus")
 >>> c
@@ -36,6 +40,7 @@ from requests.auth import AuthBase
 from . import auth, secrets
 from .auth import Auth
 from .errors import AuthError, BadResponseBody, ConfigError, HTTPError, NotFoundError
+from .watchdog import Adapter, Deadline
 
 log = secrets.get_logger("evalkit.http")
 
@@ -166,6 +171,25 @@ class _Deadline(Exception):
     """The whole request took longer than the client's deadline."""
 
 
+class _CrossOrigin(Exception):
+    """A redirect to another origin (credentials and secret headers must not follow)."""
+
+
+class _Session(requests.Session):
+    """A session that refuses to follow a redirect off its own origin: ``requests`` drops only
+    the ``Authorization`` header there, not secret custom headers (``X-Scope-OrgID``, API
+    keys), and an answer from another server is not what the user pointed evalkit at."""
+
+    def __init__(self, origin: tuple[str, str, int | None]) -> None:
+        super().__init__()
+        self.origin = origin
+
+    def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
+        if _origin(prepared_request.url) != self.origin:
+            raise _CrossOrigin(safe_url(prepared_request.url))
+        super().rebuild_auth(prepared_request, response)
+
+
 # --------------------------------------------------------------------------- client
 
 
@@ -192,7 +216,7 @@ class Client:
         (connect + full body); see the module docstring.
 
     Tokens are sent only to ``base_url``'s own origin: an absolute URL to another host is
-    refused.
+    refused, and so is a redirect to another origin.
 
     >>> Client("http://127.0.0.1:9090", name="prometheus").url("/api/v1/query")
     'http://127.0.0.1:9090/api/v1/query'
@@ -233,10 +257,9 @@ class Client:
         self.max_body_bytes = int(max_body_bytes or default_max_body())
         self.deadline = float(deadline or default_deadline())
         self._sleep = sleep
-        self.session = requests.Session()
+        self.session = _Session(_origin(self.base_url))
         self.session.trust_env = False  # proxies/netrc from the environment never add credentials
-        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size,
-                                                max_retries=0)
+        adapter = Adapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.verify = self.verify
@@ -282,25 +305,34 @@ class Client:
 
     # -- one try ------------------------------------------------------------------------
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
-        """Send and read the whole body within the deadline and size limit."""
-        t0 = time.monotonic()
+        """Send and read the whole body within the deadline and size limit (the deadline is
+        enforced on the socket: a server trickling bytes cannot hold a read open)."""
+        with Deadline(self.deadline) as watch:
+            try:
+                resp = self._read(method, url, **kw)
+            except Exception:
+                if watch.fired:
+                    raise _Deadline() from None
+                raise
+        if watch.fired:
+            raise _Deadline()
+        return resp
+
+    def _read(self, method: str, url: str, **kw: Any) -> requests.Response:
         resp = self.session.request(method, url, timeout=self.timeout, stream=True, **kw)
         try:
+            expected = resp.headers.get("Content-Length")
+            if (expected and expected.isdigit() and int(expected) > self.max_body_bytes
+                    and method.upper() != "HEAD"):
+                raise self._too_large(url, resp)  # announced: do not even start reading
             chunks: list[bytes] = []
             size = 0
             for chunk in resp.iter_content(chunk_size=1 << 16):
                 size += len(chunk)
                 if size > self.max_body_bytes:
-                    raise HTTPError(
-                        f"{self.name} at {safe_url(url)}: the answer is larger than the "
-                        f"{self.max_body_bytes / 2**20:g} MB limit; narrow the query, or raise "
-                        "the limit (max_body_bytes=..., $EVALKIT_MAX_BODY_MB)",
-                        endpoint=safe_url(url), status=resp.status_code, cause="body too large")
+                    raise self._too_large(url, resp)
                 chunks.append(chunk)
-                if time.monotonic() - t0 > self.deadline:
-                    raise _Deadline()
             body = b"".join(chunks)
-            expected = resp.headers.get("Content-Length")
             if expected and expected.isdigit() and method.upper() != "HEAD":
                 raw_read = getattr(resp.raw, "tell", lambda: len(body))()
                 got = raw_read if resp.headers.get("Content-Encoding") else len(body)
@@ -311,6 +343,13 @@ class Client:
         finally:
             resp.close()
         return resp
+
+    def _too_large(self, url: str, resp: requests.Response) -> HTTPError:
+        return HTTPError(
+            f"{self.name} at {safe_url(url)}: the answer is larger than the "
+            f"{self.max_body_bytes / 2**20:g} MB limit; narrow the query, or raise the limit "
+            "(max_body_bytes=..., $EVALKIT_MAX_BODY_MB)",
+            endpoint=safe_url(url), status=resp.status_code, cause="body too large")
 
     # -- core loop ----------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Any = None, data: Any = None,
@@ -360,6 +399,12 @@ class Client:
                                            "$EVALKIT_HTTP_DEADLINE)"), None
                 if not idempotent:
                     raise self._not_retried(method, endpoint, last_cause) from None
+            except _CrossOrigin as exc:
+                raise HTTPError(
+                    f"{self.name} at {endpoint}: redirected to another origin ({exc}); evalkit "
+                    "does not follow it (credentials and headers stay with the URL you gave); "
+                    "pass the final URL instead", endpoint=endpoint,
+                    cause="cross-origin redirect") from None
             except _Truncated as exc:
                 last_cause, last_status = f"body truncated ({exc})", None
                 if not idempotent:

@@ -54,11 +54,15 @@ SOURCE = "snapshot"
 
 def _read_manifest(p: Path) -> dict[str, Any]:
     mpath = p / MANIFEST
-    if files.kind_of(mpath) != "file":
+    kind = files.kind_of(mpath)
+    if kind == "missing":
         raise SnapshotError(f"{p} is not an evalkit snapshot: it has no {MANIFEST}. Create one "
                             "with `evalkit pull` or pass a results file/folder instead.")
+    if kind != "file":
+        raise SnapshotError(f"{mpath}: not a regular file ({kind}); a snapshot's manifest is a "
+                            "JSON file written by `evalkit pull`")
     try:
-        manifest = json.loads(files.read_document(mpath, limit=64 * 2**20))
+        manifest = json.loads(files.read_document(mpath))
     except (ValueError, RecursionError) as exc:
         raise SnapshotError(f"{mpath}: unreadable manifest ({str(exc)[:200]})") from None
     except SourceError as exc:
@@ -223,7 +227,7 @@ class SnapshotWriter:
     def __init__(self, out: str | os.PathLike[str], *, description: str = "", demo: bool = False,
                  overwrite: bool = False, created_at: str | None = None,
                  extra: dict[str, Any] | None = None) -> None:
-        self.out = Path(out).expanduser().resolve()
+        self.out = target_path(out)
         self.overwrite = overwrite
         self.manifest: dict[str, Any] = {
             "format": FORMAT,
@@ -280,11 +284,11 @@ class SnapshotWriter:
     def _move_into_place(self, tmp: Path) -> None:
         self.check_target()  # again: something may have appeared while we pulled
         old = None
-        if self.out.exists():
+        if self.overwrite and self.out.exists():  # checked just above: an evalkit snapshot
             old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
             os.rename(self.out, old)
-        try:
-            os.rename(tmp, self.out)
+        try:  # never over something that appeared meanwhile (even an empty folder)
+            files.rename_noreplace(tmp, self.out)
         except OSError as exc:
             if old is not None:
                 os.rename(old, self.out)
@@ -323,6 +327,18 @@ class SnapshotWriter:
         self.manifest["sources"][key] = info
 
 
+def target_path(out: str | os.PathLike[str]) -> Path:
+    """``out`` as an absolute path whose folders are resolved but whose last part is not: a
+    symlink named as the target stays a symlink (and :func:`check_target` refuses it) instead
+    of silently becoming the folder it points to.
+
+    >>> target_path("/tmp/../tmp/snap").as_posix()
+    '/tmp/snap'
+    """
+    p = Path(os.path.abspath(Path(out).expanduser()))
+    return p if p.name == "" else p.parent.resolve() / p.name
+
+
 def check_target(out: Path, *, overwrite: bool) -> None:
     """Raise :class:`InputError` unless ``out`` may be (re)written: absent, or — with
     ``overwrite`` — a folder holding a readable evalkit snapshot manifest."""
@@ -331,6 +347,9 @@ def check_target(out: Path, *, overwrite: bool) -> None:
     if not overwrite:
         raise InputError(f"{out} already exists; choose another output folder, or pass "
                          "--overwrite to replace an evalkit snapshot")
-    if out.is_symlink() or not out.is_dir() or not is_snapshot(out):
+    if out.is_symlink():
+        raise InputError(f"{out} is a symlink; --overwrite replaces only a snapshot folder "
+                         "itself, never through a link. Nothing was changed.")
+    if not out.is_dir() or not is_snapshot(out):
         raise InputError(f"{out} is not an evalkit snapshot; --overwrite replaces only a folder "
                          "that `evalkit pull` wrote. Nothing was changed.")

@@ -72,6 +72,8 @@ class KubeconfigAuth(Auth):
             return None
         scheme, _, secret = value.partition(" ")
         secrets.register(secret or value)
+        # a line break would split the header (and http.client would print half of it)
+        secrets.check_value(value, f"the credentials of {self._origin}")
         if scheme.lower() == "basic" and secret:
             try:
                 secrets.register(base64.b64decode(secret).decode().partition(":")[2])

@@ -55,7 +55,8 @@ def list_all(conn: KubeConnection, path: str, *, kind: str, label_selector: str 
             if on_error is not None:
                 raise on_error(resp.status_code, doc, pages)
             conn.client.raise_for_status(resp, endpoint)
-        if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list | None):
+        if not isinstance(doc, dict) or "items" not in doc or not isinstance(doc["items"],
+                                                                           list | None):
             got = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
             raise HTTPError(f"kubernetes API at {endpoint}: answered a {got!r} document instead "
                             f"of a {kind}", endpoint=endpoint, status=resp.status_code,

@@ -68,7 +68,8 @@ class LMEvalSource(Source):
             info = conn.describe()
             endpoint = conn.client.url(lmevaljobs_path(self.namespace))
         writer.write_json(LMEVALJOBS, doc)
-        items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
+        items = [i for i in doc.get("items") or []
+                 if isinstance(i, dict) and i.get("kind", "LMEvalJob") == "LMEvalJob"]
         entry = {
             "kind": "kubernetes", "endpoint": endpoint.split("?")[0], "server": info["url"],
             "kubeconfig_context": info.get("context"), "config_origin": info.get("origin"),

@@ -57,6 +57,17 @@ def parse_answer(payload: bytes | str | Mapping[str, Any], *, endpoint: str = ""
         if not exc.endpoint:
             exc.endpoint = endpoint
         raise
+    except _SHAPE_ERRORS as exc:  # untrusted input: any other failure means "not an answer"
+        where = f" from {endpoint}" if endpoint else ""
+        raise BadPayload(f"Prometheus answer{where} is not of the expected shape "
+                         f"({type(exc).__name__}: {str(exc)[:120]})", error_type="bad_payload",
+                         error=type(exc).__name__, endpoint=endpoint, status=status) from None
+
+
+#: what a malformed answer can raise deep inside the parser (nesting too deep, a pair that is
+#: an object, an integer too long to convert, ...)
+_SHAPE_ERRORS = (RecursionError, TypeError, ValueError, KeyError, IndexError, AttributeError,
+                 OverflowError)
 
 
 def _parse_bytes(buf: bytes, endpoint: str, status: int | None) -> Answer:
@@ -178,6 +189,10 @@ def _finish(result_type: Any, series: list[RawSeries] | None, scalar: Any,
             f"Prometheus answered resultType 'string' ({str(text)[:80]!r}): evalkit reads "
             "numeric answers only (matrix, vector, scalar); query a numeric expression",
             error_type="unsupported_result_type", error="resultType string")
+    for key in ("warnings", "infos"):
+        if not isinstance(top.get(key) or [], list):
+            raise BadPayload(f"Prometheus answer: `{key}` is a {type(top.get(key)).__name__}, "
+                             "not a list", error_type="bad_payload", error=f"{key} not a list")
     warns = [str(w) for w in (top.get("warnings") or [])]
     infos = [str(w) for w in (top.get("infos") or [])]
     if scalar is not None:

@@ -129,8 +129,13 @@ def _load_records(snap: Snapshot, kind: str) -> tuple[list[QueryRecord], dict[st
             continue
         rec = QueryRecord(q.get("model"), q.get("metric"), q.get("unit"), q.get("query"), kind,
                           note=str(q.get("note", "")))
-        for rel in q.get("files") or []:
-            body = snap.read_bytes(str(rel))
+        rels = q.get("files") or []
+        if not isinstance(rels, list) or not all(isinstance(r, str) for r in rels):
+            raise SnapshotError(f"snapshot {snap.path}: the prometheus entry of the manifest "
+                                f"lists the files of query {q.get('metric')!r} as "
+                                f"{type(rels).__name__}, not a list of paths")
+        for rel in rels:
+            body = snap.read_bytes(rel)
             try:
                 ans = parse_answer(body, endpoint=str(rel))
             except PrometheusError as exc:
