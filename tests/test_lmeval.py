@@ -147,8 +147,12 @@ def test_duplicate_runs_reported():
     res = load_lmeval(job_list(job("run1", completed="2026-11-20T09:20:00Z"),
                                job("run2", completed="2026-11-21T09:20:00Z")))
     info = res.issues[res.issues.severity == "info"]
-    assert len(info) == 2  # arc_easy and gsm8k
-    assert info.message.str.contains("latest completed run, run2").all()
+    assert len(info) == 1  # one notice per model, naming both tasks and both runs
+    assert info.message.str.contains("2 task(s) run more than once", regex=False).all()
+    assert info.message.str.contains("arc_easy, gsm8k; runs run1, run2").all()
+    from evalkit.analysis.base import latest_jobs
+
+    assert set(latest_jobs(res.scores)["job"]) == {"run2"}
 
 
 def test_same_job_twice_in_source():
@@ -290,8 +294,10 @@ def test_headline_metric_table_and_fallback():
     assert (m, f) == ("acc", "none") and "no headline metric in the table" in note
     assert headline_metric("gsm8k", [("exact_match", "strict-match")],
                            overrides={"gsm8k": ("exact_match", "strict-match")})[2] == ""
+    m, f, note = headline_metric("bleu_task", [("bleu", "none")])  # a generation-only suite
+    assert (m, f) == ("bleu", "none") and "first reported metric" in note
     with pytest.raises(KeyError):
-        headline_metric("bleu_task", [("bleu", "none")])
+        headline_metric("empty", [])
 
 
 def test_demo_snapshot_loads_with_issues_and_samples():
@@ -335,3 +341,14 @@ def test_progress_bar_on_request(capsys):
     assert len(res.samples) and "samples" in capsys.readouterr().err
     load_lmeval(ek.demo_path())  # small logs: no bar by default
     assert "samples" not in capsys.readouterr().err
+
+
+def test_timestamps_of_mixed_precision_are_all_kept():
+    """pandas infers one format from the first string; ISO 8601 of mixed precision must not
+    become NaT (a run without a completion time loses the latest-run rule)."""
+    from evalkit.core import frames
+
+    df = frames.conform("jobs", [{"job": "a", "completed_at": "2025-01-01T00:00:00Z"},
+                                 {"job": "b", "completed_at": "2025-01-01T00:00:00.250Z"}])
+    assert df["completed_at"].notna().all()
+    assert df["completed_at"].iloc[1] - df["completed_at"].iloc[0] == pd.Timedelta("250ms")

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..core import frames
 from ..core.errors import InputError, UnknownModelError
@@ -25,7 +24,9 @@ def z_value(confidence: float) -> float:
     if isinstance(confidence, bool) or not (isinstance(confidence, int | float)
                                              and 0.0 < confidence < 1.0):
         raise InputError(f"confidence must be in (0, 1), got {confidence!r}")
-    return float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+    from scipy.special import ndtri  # here, not at import: the CLI checks settings cheaply
+
+    return float(ndtri(1.0 - (1.0 - confidence) / 2.0))
 
 
 def headline_of(task: str, available: list[tuple[str, str]],
@@ -75,20 +76,50 @@ def check_models(scores: pd.DataFrame, names: Iterable[str]) -> None:
             )
 
 
-def latest_jobs(scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, task): the run that wins (latest ``completed_at``, then
-    ``created_at``, then job name; runs without a completion time lose to those with one)."""
+def latest_jobs(scores: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
+    """One row per (model, task): the run that is compared.
+
+    The rule, in order: a run over the whole task beats a ``--limit`` run; with ``baseline``
+    given, another model's run with the baseline run's few-shot count and limit beats one
+    without (so a 0-shot and a 5-shot run of the same task never meet); then the latest
+    ``completed_at``, then ``created_at``, then the job name (runs without a completion time
+    lose to those with one).
+
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"model": ["b", "c", "c"], "task": "t", "job": ["b5", "c5", "c0"],
+    ...                   "completed_at": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01"]),
+    ...                   "created_at": pd.NaT, "num_fewshot": [5, 5, 0], "limit": None})
+    >>> latest_jobs(s)["job"].tolist(), latest_jobs(s, "b")["job"].tolist()
+    (['b5', 'c0'], ['b5', 'c5'])
+    """
     cols = ["model", "task", "job", "completed_at", "created_at"]
+    settings = [c for c in ("num_fewshot", "limit") if c in scores.columns]
+    agg = {"completed_at": ("completed_at", "max"), "created_at": ("created_at", "max")}
+    agg.update({c: (c, "first") for c in settings})
     runs = (
-        scores[cols]
+        scores[cols + settings]
         .groupby(["model", "task", "job"], as_index=False, dropna=False, sort=False)
-        .agg(completed_at=("completed_at", "max"), created_at=("created_at", "max"))
+        .agg(**agg)
     )
-    runs = runs.sort_values(
-        ["model", "task", "completed_at", "created_at", "job"], na_position="first",
-        kind="mergesort",
-    )
-    return runs.groupby(["model", "task"], sort=False, dropna=False).tail(1).reset_index(drop=True)
+    runs["_full"] = runs["limit"].isna() if "limit" in runs else True
+    keys = ["model", "task", "_full", "completed_at", "created_at", "job"]
+    win = _last(runs, keys)
+    if baseline is not None and settings:
+        sig = runs[settings].astype(object).where(runs[settings].notna(), "∅").astype(str) \
+            .agg("|".join, axis=1)
+        runs["_sig"] = sig
+        mine = _last(runs, keys)
+        mine = mine[mine["model"] == baseline]
+        ref = dict(zip(mine["task"], mine["_sig"], strict=True))
+        runs["_match"] = [m != baseline and ref.get(t) == g
+                          for m, t, g in zip(runs["model"], runs["task"], runs["_sig"], strict=True)]
+        win = _last(runs, ["model", "task", "_match", *keys[2:]])
+    return win[cols].reset_index(drop=True)
+
+
+def _last(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    ordered = runs.sort_values(keys, na_position="first", kind="mergesort")
+    return ordered.groupby(["model", "task"], sort=False, dropna=False).tail(1)
 
 
 def fmt_points(x: float, signed: bool = True) -> str:

@@ -193,7 +193,7 @@ def _one(runs: pd.DataFrame, baseline: str, candidate: str, *, task: Any,
     if scores is not None:
         frames.validate(scores, "scores")
         check_models(scores, [baseline, candidate])
-        latest = latest_jobs(scores)[["model", "task", "job"]]
+        latest = latest_jobs(scores, baseline)[["model", "task", "job"]]
     else:
         present = sorted({str(m) for m in runs["model"].dropna().unique()})
         for name in (baseline, candidate):

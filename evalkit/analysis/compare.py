@@ -153,7 +153,7 @@ def compare(scores: pd.DataFrame, baseline: str, candidates: str | Sequence[str]
     cands = as_list(candidates)
     check_models(scores, [baseline, *cands])
     ctx = Issues()
-    latest = latest_jobs(scores)
+    latest = latest_jobs(scores, baseline)
     jobs = set(latest.loc[latest["model"].isin([baseline, *cands]), "job"])
     index = samples_index(samples, jobs)
     settings = _Settings(margin, relative_margin, margins or {}, direction or {}, confidence)

@@ -161,7 +161,7 @@ def registry_agreement(bundle: Any, models: Sequence[str], scores: pd.DataFrame
 
     mapping = map_models(models, reg).table.dropna(subset=["version_id"])
     evals = model_facts(reg).evals
-    latest = latest_jobs(scores)[["model", "task", "job"]]
+    latest = latest_jobs(scores, models[0] if models else None)[["model", "task", "job"]]
     cur = scores.merge(latest, on=["model", "task", "job"])
     rows = []
     for m in mapping.itertuples():

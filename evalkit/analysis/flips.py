@@ -35,9 +35,9 @@ class Flips(Result):
 
 
 def _sample_jobs(samples: pd.DataFrame, model: str, task: str, scores: pd.DataFrame | None,
-                 ctx: Issues) -> str | None:
+                 ctx: Issues, baseline: str) -> str | None:
     if scores is not None:
-        latest = latest_jobs(scores)
+        latest = latest_jobs(scores, baseline)
         j = latest[(latest["model"] == model) & (latest["task"] == task)]["job"]
         return str(j.iloc[0]) if len(j) else None
     jobs = sorted(samples.loc[(samples["model"] == model) & (samples["task"] == task),
@@ -136,8 +136,8 @@ def _one(samples: pd.DataFrame, baseline: str, candidate: str, *, task: str | No
     parts: list[pd.DataFrame] = []
     used: list[pd.DataFrame] = []  # the sample rows of the runs compared (for invalid rates)
     for t in tasks:
-        jb = _sample_jobs(samples, baseline, t, scores, ctx)
-        jc = _sample_jobs(samples, candidate, t, scores, ctx)
+        jb = _sample_jobs(samples, baseline, t, scores, ctx, baseline)
+        jc = _sample_jobs(samples, candidate, t, scores, ctx, baseline)
         if jb is None or jc is None:
             ctx.add(t, "info", f"{t}: samples for one model only; no flips", "flips")
             continue

@@ -262,7 +262,7 @@ def _recovery_one(scores: pd.DataFrame, baseline: str, candidate: str, *,
     listed = list(tasks) if tasks is not None and not isinstance(tasks, str) else None
     pairs = select_pairs(scores, baseline, candidate, all_metrics=False, headline=headline,
                          ctx=ctx, tasks=listed, src=src)
-    latest = latest_jobs(scores)
+    latest = latest_jobs(scores, baseline)
     index = samples_index(samples, set(latest.loc[latest["model"].isin(
         [baseline, candidate]), "job"]))
     group_of = group_map(scores)

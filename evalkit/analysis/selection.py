@@ -59,7 +59,7 @@ def model_rows(scores: pd.DataFrame, latest: pd.DataFrame, model: str) -> pd.Dat
 def select_pairs(scores: pd.DataFrame, baseline: str, candidate: str, *, all_metrics: bool,
                   headline: dict | None, ctx: Issues, tasks: Sequence[str] | None = None,
                   src: str = _SRC) -> list[Pair]:
-    latest = latest_jobs(scores)
+    latest = latest_jobs(scores, baseline)
     rb = model_rows(scores, latest, baseline)
     rc = model_rows(scores, latest, candidate)
     for who, frame_ in (("baseline", rb), ("candidate", rc)):

@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import files, frames
+from ..core import frames
 from ..core.errors import SourceError
 from ..core.frames import issue
+from .discover import Run, SampleLog, scan, siblings
 from .documents import (
     MISSING,
     file_timestamp,
@@ -33,10 +34,13 @@ from .documents import (
     unix_time,
 )
 from .match import match_samples, served_model, spec_tasks
-from .metrics import BOUNDED_METRICS
-from .samples import SAMPLES_RE, read_samples_file
+from .metrics import BOUNDED_METRICS, LMEVAL_WRONG
+from .samples import SAMPLES_RE, read_samples_file, sample_rows
 
 RUNNING_STATES = {"New", "Scheduled", "Running"}
+#: where lm-eval (>= 0.4.3) takes ``model_name`` from, first found wins; files without a
+#: ``model_name`` (0.3, 0.4.0-0.4.2, library dumps) are named the same way
+MODEL_ARG_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
 #: sample logs larger than this in total get a tqdm progress bar (a full hellaswag log is ~43 MB)
 PROGRESS_BYTES = 50_000_000
 SAMPLES_DIR = "samples"
@@ -55,7 +59,12 @@ class Builder:
         self.scores: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
         self.issues: list[dict[str, str]] = []
-        self.sample_files: list[tuple[Path, str | None, str | None]] = []  # (file, job, model)
+        #: sample logs to read: (log, job, model); job None = the log's folder name
+        self.sample_files: list[tuple[SampleLog, str | None, str | None]] = []
+        #: per task of a job: (filters in results order, metric names) for legacy logs
+        self.task_keys: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+        #: samples a library dump carried inline: (job, model, task, objects, where)
+        self.inline: list[tuple[str, str, str, list[Any], str]] = []
         self._seen_jobs: dict[str, str] = {}  # job key -> source label
 
     # -- documents -------------------------------------------------------------------------
@@ -91,32 +100,16 @@ class Builder:
                                      f"{str(exc)[:160]}); check its spec/status fields"))
 
     def add_folder(self, root: Path) -> None:
-        """Every LMEvalJob dump and lm-eval results file under ``root`` (results searched
-        recursively; symlinks leaving ``root`` and special files are skipped with an issue)."""
-        found = list(files.walk(root, issues=self.issues, source="lmeval"))
-        results = [p for p in found if p.suffix == ".json" and p.name.startswith("results")]
-        dumps = [p for p in found if p.parent == root and p.suffix in (".json", ".yaml", ".yml")
-                 and not p.name.startswith(("results", "samples_"))]
-        if not results and not dumps:
-            raise SourceError(f"{root}: no lm-eval results_*.json (searched recursively) and no "
-                              "LMEvalJob dump in this folder; expected an lm-eval output folder, "
-                              "an evalkit snapshot, or a file")
+        """Every LMEvalJob dump at the top of ``root`` and every lm-eval run below it, with
+        the sample logs that belong to each run (see :mod:`evalkit.lmeval.discover`)."""
+        runs, dumps, _ = scan(root, self.issues)
         for p in dumps:
             try:
                 self.add_document(read_file(p), str(p), path=p)
             except SourceError as exc:
                 self.issues.append(issue("lmeval", str(p), "warning", f"skipped: {exc}"))
-        for p in results:
-            try:
-                doc = read_file(p)
-            except SourceError as exc:
-                self.issues.append(issue("lmeval", str(p), "error", str(exc)))
-                continue
-            if kind(doc) != "results":
-                self.issues.append(issue("lmeval", str(p), "error",
-                                         "not an lm-eval results document (no `results` mapping)"))
-                continue
-            self._guarded(self.add_results_file, doc, str(p), p, root)
+        for run in runs:
+            self._guarded(self.add_results_file, run.doc, str(run.path), run.path, root, run)
 
     def add_snapshot(self, snap: Any) -> None:
         """The LMEvalJob list and sample logs of an evalkit snapshot, read through its
@@ -139,7 +132,9 @@ class Builder:
                 except SourceError as exc:  # replaced by a FIFO, a link out, ...: skip it
                     self.issues.append(issue("snapshot", rel, "error", f"skipped: {exc}"))
                     continue
-                self.sample_files.append((verified, path.parent.name, None))
+                m = SAMPLES_RE.match(path.name)
+                self.sample_files.append((SampleLog(verified, m.group("task") if m else ""),
+                                          path.parent.name, None))
 
     # -- LMEvalJob CRs ---------------------------------------------------------------------
     def add_job(self, item: Any, where: str) -> None:
@@ -231,12 +226,15 @@ class Builder:
 
     # -- bare lm-eval results files ----------------------------------------------------------
     def add_results_file(self, doc: dict[str, Any], where: str, path: Path | None,
-                         root: Path | None = None) -> None:
+                         root: Path | None = None, run: Run | None = None) -> None:
+        """One lm-eval results document (any version) with its sample logs: those ``run``
+        found in a folder, else the ones beside ``path``, plus any ``samples`` inline."""
         cfg = mapping(doc.get("config"))
         cargs = model_args(cfg.get("model_args"))
         folder = path.parent.name if path is not None else ""
-        model = doc.get("model_name") or cargs.get("model") or cargs.get("pretrained") or folder \
-            or "unknown-model"
+        model = doc.get("model_name") or next(
+            (cargs[k] for k in MODEL_ARG_KEYS if cargs.get(k)), None) or folder or "unknown-model"
+        model = str(model)
         if path is not None:
             rel = path.relative_to(root) if root is not None else Path(path.name)
             job = rel.with_suffix("").as_posix()
@@ -244,25 +242,28 @@ class Builder:
             job = f"results-{len(self.jobs) + 1}"
         ts = file_timestamp(path.name) if path is not None else None
         completed = ts or unix_time(doc.get("date"))
+        fewshot = cfg.get("num_fewshot")  # lm-eval 0.3 records it only here
         self.jobs.append({
             "job": job, "namespace": None, "model": model, "state": "Complete",
             "reason": "Succeeded", "message": "", "tasks": ",".join(map(str, doc.get("results", {}))),
             "limit": None if cfg.get("limit") is None else str(cfg.get("limit")),
-            "num_fewshot": None, "created_at": completed, "scheduled_at": None,
+            "num_fewshot": fewshot if isinstance(fewshot, int) and not isinstance(fewshot, bool)
+            else None,
+            "created_at": completed, "scheduled_at": None,
             "completed_at": completed, "has_results": True, "source": where,
         })
         self._add_results(doc, job=job, model=model, object_name=where, completed_at=completed,
-                          created_at=completed, spec_limit=cfg.get("limit"), spec_fewshot=None,
+                          created_at=completed, spec_limit=cfg.get("limit"), spec_fewshot=fewshot,
                           requested=[], tokenizer=cargs.get("tokenizer"), usable=True,
                           check_model=False)
-        if path is not None and ts is not None:
-            stamp = path.stem[len("results_"):] if path.stem.startswith("results_") else None
-            siblings = files.walk(path.parent, issues=self.issues, source="lmeval",
-                                  pattern="samples_*")  # regular files only, no link out
-            for f in (f for f in siblings if f.parent == path.parent):
-                m = SAMPLES_RE.match(f.name)
-                if m and (stamp is None or m.group("ts") == stamp):
-                    self.sample_files.append((f, job, model))
+        logs = run.samples if run is not None else (
+            siblings(path, doc, self.issues) if path is not None else [])
+        self.sample_files.extend((log, job, model) for log in logs)
+        inline = doc.get("samples")
+        if isinstance(inline, dict):  # simple_evaluate()'s dict dumped by a library
+            for task, objs in inline.items():
+                if isinstance(objs, list):
+                    self.inline.append((job, model, str(task), objs, f"{where}#samples/{task}"))
 
     # -- shared: one lm-eval results document ----------------------------------------------
     def _add_results(self, doc: dict[str, Any], *, job: str, model: str, object_name: str,
@@ -311,10 +312,14 @@ class Builder:
                 continue
             is_group = task in group_names
             eff = mapping(n_samples.get(task)).get("effective")
+            if eff is None and isinstance(metrics, dict) and type(metrics.get("sample_len")) is int:
+                eff = metrics["sample_len"]  # lm-eval 0.4.12 rows
             original = mapping(n_samples.get(task)).get("original")
             aggregations = _aggregations(mapping(mapping(doc.get("configs")).get(task)))
             fewshot = n_shot.get(task, spec_fewshot)
             parsed = parse_metrics(metrics)
+            self.task_keys[(job, task)] = (list(dict.fromkeys(f for _, f in parsed)),
+                                           {m for m, _ in parsed})
             if not parsed and not is_group:
                 self.issues.append(issue("lmeval", job, "error",
                                          f"{task}: no metric values in the results"))
@@ -346,6 +351,12 @@ class Builder:
                                                  "treated as unknown"))
                     fse = None
                 hib = mapping(hib_map.get(task)).get(metric)
+                if isinstance(hib, bool) and LMEVAL_WRONG.get(metric, hib) != hib:
+                    self.issues.append(issue(
+                        "lmeval", job, "info",
+                        f"{task} {metric},{filt}: the file says higher_is_better={hib}, which "
+                        f"lm-eval gets wrong for {metric}; compared as "
+                        f"{'higher' if LMEVAL_WRONG[metric] else 'lower'} is better"))
                 self.scores.append({
                     "model": model, "job": job, "task": task, "metric": metric, "filter": filt,
                     "value": fval, "stderr": fse, "n": eff, "limit": limit,
@@ -381,7 +392,10 @@ class Builder:
         matched, unmatched = match_samples(folder, self.jobs, self.issues)
         models = {j["job"]: j["model"] for j in self.jobs}
         for job, found in matched.items():
-            self.sample_files.extend((f, job, models[job]) for f in found)
+            for f in found:
+                m = SAMPLES_RE.match(f.name)
+                self.sample_files.append((SampleLog(f, m.group("task") if m else ""), job,
+                                          models[job]))
         for u in unmatched:
             self.issues.append(issue("lmeval", u["path"], "warning",
                                      f"samples file not matched to a job: {u['reason']}"))
@@ -390,22 +404,29 @@ class Builder:
         models = {j["job"]: j["model"] for j in self.jobs}
         parts: list[pd.DataFrame] = []
         todo: Any = self.sample_files
-        total = sum(p.stat().st_size for p, _, _ in todo if p.is_file())
+        total = sum(log.path.stat().st_size for log, _, _ in todo if log.path.is_file())
         if progress or (progress is None and total > PROGRESS_BYTES):
             from tqdm.auto import tqdm
 
             todo = tqdm(todo, desc="samples", unit="file", leave=False)
-        for path, job, model in todo:
-            job = job or path.parent.name
+        for log, job, model in todo:
+            job = job or log.path.parent.name
             if job not in models:
-                self.issues.append(issue("lmeval", str(path), "warning",
+                self.issues.append(issue("lmeval", str(log.path), "warning",
                                          f"samples for unknown job {job!r}; ignored"))
                 continue
-            m = SAMPLES_RE.match(path.name)
-            if not m:
+            if not log.task:
                 continue
-            frame = read_samples_file(path, task=m.group("task"), job=job,
-                                       model=model or models[job], issues=self.issues)
+            filters, known = self.task_keys.get((job, log.task), (None, None))
+            frame = read_samples_file(log.path, task=log.task, job=job,
+                                      model=model or models[job], issues=self.issues,
+                                      filters=filters, known=known)
+            if not frame.empty:
+                parts.append(frame)
+        for job, model, task, objs, where in self.inline:
+            filters, known = self.task_keys.get((job, task), (None, None))
+            frame = sample_rows(enumerate(objs, 1), where=where, task=task, job=job, model=model,
+                                issues=self.issues, filters=filters, known=known)
             if not frame.empty:
                 parts.append(frame)
         if not parts:
@@ -447,18 +468,25 @@ class Builder:
                 "issues": frames.issues_frame(self.issues)}
 
     def _duplicate_runs(self, scores: pd.DataFrame) -> None:
+        """One notice per model that ran some task more than once, naming the tasks and runs
+        (which run is compared is :func:`evalkit.analysis.base.latest_jobs`' rule)."""
         if scores.empty:
             return
         usable = scores[scores["usable"] & ~scores["is_group"]]
         per = usable.drop_duplicates(["model", "task", "job"])
-        for (model, task), grp in per.groupby(["model", "task"]):
-            if len(grp) > 1:
-                grp = grp.sort_values(["completed_at", "created_at", "job"], na_position="first")
-                jobs = ", ".join(grp["job"].astype(str))
-                self.issues.append(issue(
-                    "lmeval", str(model), "info",
-                    f"{task}: {len(grp)} runs of model {model} ({jobs}); comparisons use the "
-                    f"latest completed run, {grp['job'].iloc[-1]}"))
+        for model, grp in per.groupby("model"):
+            runs = grp.groupby("task")["job"].nunique()
+            tasks = sorted(runs[runs > 1].index.astype(str))
+            if not tasks:
+                continue
+            jobs = sorted(grp[grp["task"].isin(tasks)]["job"].astype(str).unique())
+            shown = ", ".join(tasks[:6]) + (f" and {len(tasks) - 6} more" if len(tasks) > 6 else "")
+            self.issues.append(issue(
+                "lmeval", str(model), "info",
+                f"{len(tasks)} task(s) run more than once by {model} ({shown}; runs "
+                f"{', '.join(jobs[:6])}{' ...' if len(jobs) > 6 else ''}); each comparison uses "
+                "one run per task: a full run before a --limit run, the baseline's few-shot and "
+                "limit settings when they exist, then the latest"))
 
 
 def _progress(status: dict[str, Any]) -> str | None:

@@ -8,8 +8,13 @@
 
 **Model name rule.** For an LMEvalJob: the ``model`` entry of ``spec.modelArgs``, else its
 ``pretrained`` entry, else the ``model`` label of the job, else the job name. For a bare
-lm-eval file: ``model_name``, else the ``model=`` / ``pretrained=`` entry of
+lm-eval file: ``model_name``, else — as lm-eval itself names models — the first of the
+``peft=``, ``delta=``, ``pretrained=``, ``model=``, ``path=``, ``engine=`` entries of
 ``config.model_args``, else the file's folder name.
+
+**Folders** are searched recursively for every lm-eval generation (0.3 free-named files,
+0.4.0-0.4.2 ``results.json``, ``results_<ts>.json``, ``X_<ts>.json``, library dumps with
+inline samples); each sample log is given to exactly one run (:mod:`evalkit.lmeval.discover`).
 
 >>> import evalkit as ek
 >>> res = ek.load_lmeval(ek.demo_path())
@@ -123,8 +128,11 @@ def load_lmeval(source: Any = None, *, namespace: str | None = None,
     elif isinstance(source, bytes | str) and _is_text(source):
         b.source = "text"
         b.add_document(parse_text(source, "text source"), "text")
+    elif isinstance(source, str | bytes | os.PathLike):
+        add_path(b, Path(os.fsdecode(source)).expanduser())
     else:
-        add_path(b, Path(os.fspath(source)).expanduser())
+        raise InputError(f"load_lmeval: source must be a path, a dict or JSON/YAML text, not "
+                         f"{type(source).__name__}")
     return finish(b, samples, progress)
 
 

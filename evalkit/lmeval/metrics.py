@@ -2,13 +2,15 @@
 (higher or lower is better), which metrics are bounded proportions (compared in percentage
 points) and which are everything else (compared as a relative change).
 
-Direction comes from lm-eval's own ``higher_is_better`` map when a file has one; files without
-it (lm-eval 0.3) use :data:`LOWER_IS_BETTER`; a call can override both.
+Direction comes from lm-eval's own ``higher_is_better`` map when a file has one, except where
+lm-eval is known to be wrong (:data:`LMEVAL_WRONG`: it registers TER, an error rate, as
+higher-is-better); files without the map (lm-eval 0.3, 0.4.0-0.4.2) use
+:data:`LOWER_IS_BETTER`; a call can override all of them.
 
 >>> headline_metric("gsm8k", [("exact_match", "strict-match"), ("exact_match", "flexible-extract")])
 ('exact_match', 'flexible-extract', '')
 >>> higher_is_better("perplexity"), higher_is_better("acc"), higher_is_better("ter", True)
-(False, True, True)
+(False, True, False)
 >>> is_proportion("acc", [0.8, 0.79]), is_proportion("bleu", [0.3, 0.31]), is_proportion("f1", [85.1, 84.0])
 (True, False, False)
 """
@@ -43,16 +45,23 @@ LOWER_IS_BETTER = frozenset({
     "ppl", "loss", "wer", "cer",
 })
 
+#: metrics whose ``higher_is_better`` lm-eval writes wrongly (``ter``: registered True in
+#: lm_eval/api/metrics.py up to 0.4.12, but it is the translation error rate)
+LMEVAL_WRONG: dict[str, bool] = {"ter": False}
+
 
 def higher_is_better(metric: str, reported: object = None,
                      overrides: dict | None = None, task: str | None = None) -> bool:
     """The metric's direction: ``overrides`` (keyed by ``(task, metric)`` or ``metric``; values
     ``True``/``False`` or ``"higher"``/``"lower"``), else lm-eval's reported
-    ``higher_is_better`` (a bool), else :data:`LOWER_IS_BETTER`."""
+    ``higher_is_better`` (a bool) unless :data:`LMEVAL_WRONG` corrects it, else
+    :data:`LOWER_IS_BETTER`."""
     for key in ((task, metric), metric):
         if overrides and key in overrides:
             v = overrides[key]
             return v if isinstance(v, bool) else str(v).lower().startswith("higher")
+    if metric.lower() in LMEVAL_WRONG:
+        return LMEVAL_WRONG[metric.lower()]
     if isinstance(reported, bool):
         return reported
     return metric.lower() not in LOWER_IS_BETTER

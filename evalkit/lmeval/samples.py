@@ -73,15 +73,36 @@ def _text(x: Any) -> str | None:
 
 
 def read_samples_file(path: Path, *, task: str, job: str, model: str,
-                      issues: list[dict[str, str]]) -> pd.DataFrame:
+                      issues: list[dict[str, str]], filters: list[str] | None = None,
+                      known: set[str] | None = None) -> pd.DataFrame:
     """One sample log → rows with the ``samples`` columns (model/job/task first). Problems are
-    appended to ``issues``; an unreadable file gives an empty frame and an error issue."""
+    appended to ``issues``; an unreadable file gives an empty frame and an error issue.
+
+    ``filters`` (the task's filters in the order of its results) and ``known`` (its metric
+    names) read logs written before lm-eval 0.4.7, which have no ``filter`` and ``metrics``
+    fields: a task with two filters repeats every ``doc_id``, the first filter's block first.
+    """
+    kind = files.kind_of(path)
+    if kind != "file":  # a FIFO would block forever, a device never ends
+        issues.append(issue("lmeval", str(path), "error",
+                            f"samples file skipped: not a regular file ({kind})"))
+        return frames.empty("samples")
+    return sample_rows(iter_sample_lines(path), where=str(path), task=task, job=job,
+                       model=model, issues=issues, filters=filters, known=known)
+
+
+def sample_rows(objects: Iterator[tuple[int, Any]], *, where: str, task: str, job: str,
+                model: str, issues: list[dict[str, str]], filters: list[str] | None = None,
+                known: set[str] | None = None) -> pd.DataFrame:
+    """Sample objects (``(position, dict)`` pairs: a log's lines, or the ``samples`` lists a
+    library dump carries inline) → rows; see :func:`read_samples_file`."""
     cols: dict[str, list[Any]] = {k: [] for k in _COLUMNS}
     no_id = non_numeric = 0
     non_numeric_names: set[str] = set()
+    seen: dict[int, int] = {}
     lineno = 0
     try:
-        for lineno, obj in iter_sample_lines(path):  # noqa: B007 - used in the error text
+        for lineno, obj in objects:  # noqa: B007 - used in the error text
             if not isinstance(obj, dict):
                 no_id += 1
                 continue
@@ -90,17 +111,26 @@ def read_samples_file(path: Path, *, task: str, job: str, model: str,
                 no_id += 1
                 continue
             names = obj.get("metrics")
-            if not isinstance(names, list):  # before lm-eval 0.4.7: the numeric (or pair) keys
-                names = [k for k, v in obj.items() if k not in _NOT_METRICS and (
-                    (isinstance(v, int | float) and not isinstance(v, bool))
-                    or isinstance(v, list))]
+            if not isinstance(names, list):  # before lm-eval 0.4.7: the metric keys
+                names = ([k for k in obj if k in known] if known else
+                         [k for k, v in obj.items() if k not in _NOT_METRICS and (
+                             (isinstance(v, int | float) and not isinstance(v, bool))
+                             or isinstance(v, list))])
             fr = obj.get("filtered_resps")
             response = _text(fr[0] if isinstance(fr, list) and fr else fr)
             target = _text(obj.get("target"))
-            filt = str(obj.get("filter") or "none")
+            if "filter" in obj or not filters:
+                filt = str(obj.get("filter") or "none")
+            else:  # no filter field: the k-th block of a doc_id is the k-th filter
+                k = seen.get(doc_id, 0)
+                seen[doc_id] = k + 1
+                filt = filters[min(k, len(filters) - 1)]
             for name in names:
+                if not isinstance(name, str):  # a metric name that is a list, a number...
+                    continue
                 raw = obj.get(name)
-                v = to_float(raw) if not isinstance(raw, list | dict) else None
+                v = (float(raw) if isinstance(raw, bool) else
+                     to_float(raw) if not isinstance(raw, list | dict) else None)
                 if v is None:
                     if raw is not None:
                         non_numeric += 1
@@ -115,19 +145,25 @@ def read_samples_file(path: Path, *, task: str, job: str, model: str,
                 cols["target"].append(target)
                 cols["response"].append(response)
     except (ValueError, OSError, RecursionError, SourceError) as exc:
-        issues.append(issue("lmeval", str(path), "error",
+        issues.append(issue("lmeval", where, "error",
                             f"samples file unreadable at line {lineno + 1} "
                             f"({str(exc)[:160]}); this task's samples are not used"))
         return frames.empty("samples")
+    if seen and filters and len(filters) > 1 and set(seen.values()) != {len(filters)}:
+        issues.append(issue("lmeval", where, "error",
+                            f"{task}: the log has no filter field and its doc_ids do not repeat "
+                            f"once per filter ({', '.join(filters)}); the filters cannot be "
+                            "told apart, so this task's samples are not used"))
+        return frames.empty("samples")
     if no_id:
-        issues.append(issue("lmeval", str(path), "warning",
+        issues.append(issue("lmeval", where, "warning",
                             f"{no_id} line(s) without a usable doc_id skipped"))
     if non_numeric:
         names = ", ".join(sorted(non_numeric_names))
-        issues.append(issue("lmeval", str(path), "info",
-                            f"{non_numeric} per-sample value(s) of {names} are not numbers (a "
-                            "corpus-level metric stores the (reference, prediction) pair); "
-                            "they are not paired per document"))
+        issues.append(issue("lmeval", where, "info",
+                            f"{non_numeric} per-sample value(s) of {names} are not single "
+                            "numbers (pairs or lists that lm-eval aggregates over the whole "
+                            "corpus); they are not paired per document"))
     df = pd.DataFrame(cols)
     df.insert(0, "task", task)
     df.insert(0, "job", job)
