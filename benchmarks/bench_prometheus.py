@@ -16,7 +16,10 @@ Then a 30-day pull at 15 s (8 series × 172,801 points, 16 chunks per series) ag
 Prometheus started like the tests do, with ``max_workers=4`` versus sequentially.
 
 Run: ``.venv/bin/python benchmarks/bench_prometheus.py`` (``--quick`` for a smaller answer,
-``--no-server`` to skip the pull). Needs the ``bench`` extra (prometheus-api-client, orjson).
+``--no-server`` to skip the pull, ``--json OUT`` to keep the numbers). Needs the ``bench``
+extra (prometheus-api-client, orjson); a method whose package is missing is skipped. ``make
+bench`` also runs the parse part with the oldest supported stack's interpreter
+(``.venv-oldest/bin/python``: pandas 2.2, numpy 1.26, pyarrow 14), where orjson is not installed.
 """
 
 from __future__ import annotations
@@ -124,11 +127,23 @@ def time_method(method: str, body: bytes, repeat: int) -> list[float]:
     return out
 
 
+def stack() -> str:
+    import pandas as pd
+
+    from evalkit.prometheus import scan
+
+    arrow = scan._arrow()
+    parser = (f"pyarrow {arrow[0].__version__} CSV" if arrow is not None
+              else "pandas read_csv" if scan._PANDAS_CSV else "float()")
+    return (f"pandas {pd.__version__}, numpy {np.__version__}; evalkit's batch float parser: "
+            f"{parser}")
+
+
 def parse_bench(args: argparse.Namespace) -> dict:
     n_points = 5_000 if args.quick else 50_000
     body = generate(20, n_points)
     samples = 20 * n_points
-    print(f"answer: {samples:,} samples, {len(body) / 1e6:.1f} MB")
+    print(f"answer: {samples:,} samples, {len(body) / 1e6:.1f} MB; {stack()}")
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         fh.write(body)
         path = fh.name
@@ -144,7 +159,8 @@ def parse_bench(args: argparse.Namespace) -> dict:
             proc = subprocess.run([sys.executable, __file__, "--one", m, path],
                                   capture_output=True, text=True, check=True)
             mem = json.loads(proc.stdout.strip().splitlines()[-1])
-            results[m] = {"median_s": statistics.median(times), "runs_s": times, **mem}
+            results[m] = {"median_s": statistics.median(times), "min_s": min(times),
+                          "max_s": max(times), "runs_s": times, **mem}
             print(f"{m:>22}: median {statistics.median(times):6.3f} s "
                   f"(runs {', '.join(f'{t:.3f}' for t in times)}); tracemalloc peak "
                   f"{mem['tracemalloc_peak_mb']:7.1f} MB; peak RSS growth "
@@ -181,9 +197,10 @@ def pull_bench(args: argparse.Namespace) -> dict | None:
                 times = []
                 for _ in range(3):
                     t = time.perf_counter()
-                    f = query_range(srv.url, q, T0, T0 + 30 * 86400, "15s", max_workers=workers,
+                    r = query_range(srv.url, q, T0, T0 + 30 * 86400, "15s", max_workers=workers,
                                     progress=False)
                     times.append(time.perf_counter() - t)
+                    f = getattr(r, "frame", r)  # a QueryResult (frame, warnings, ...)
                 assert len(f) == k * 172_801, len(f)
                 out[workers] = statistics.median(times)
                 print(f"30-day pull, {k} series x 172,801 points (16 chunks), max_workers={workers}: "
@@ -199,15 +216,19 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-server", action="store_true")
+    ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--one", nargs=2, metavar=("METHOD", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(*args.one)))
         return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    parse_bench(args)
+    res = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "stack": stack(),
+           "parse": parse_bench(args)}
     if not args.no_server:
-        pull_bench(args)
+        res["pull"] = pull_bench(args)
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2))
 
 
 if __name__ == "__main__":

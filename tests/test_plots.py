@@ -128,3 +128,44 @@ def test_gpu_axis_follows_the_unit_column(unit: str, raw: float, shown: float,
     ax = splots.occupancy(s).axes[1]
     assert ax.get_ylabel() == label
     assert ax.lines[0].get_ydata().tolist() == pytest.approx([shown, shown])
+
+
+def test_trend_draws_each_run_with_its_interval_without_warnings() -> None:
+    """One run of one task and three of another: the error bars are the trend's intervals,
+    and no warning (pandas 2.2's float-of-Series FutureWarning included) is raised."""
+    import warnings
+
+    rows = []
+    for i, (task, value) in enumerate([("arc_easy", 0.80), ("gsm8k", 0.70), ("gsm8k", 0.72),
+                                        ("gsm8k", 0.75)]):
+        metric = "acc_norm" if task == "arc_easy" else "exact_match"
+        rows.append(score_row("m", f"j{i}", task, metric, value, stderr=0.02,
+                              filter="none" if task == "arc_easy" else "flexible-extract",
+                              completed_at=f"2026-11-2{i}T00:00:00Z"))
+    scores = frames.conform("scores", rows)
+    tr = ek.trend(scores)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = qplots.trend(tr.frame)
+    assert alt_text(fig).startswith("Line chart") and fig.get_suptitle()
+    bars = fig.axes[0].containers  # one ErrorbarContainer per (model, task)
+    ys = sorted(round(float(y), 6) for c in bars for y in c.lines[0].get_ydata())
+    assert ys == [70.0, 72.0, 75.0, 80.0]
+    caps = sorted(round(float(y), 6) for c in bars for cap in c.lines[1] for y in cap.get_ydata())
+    lo = tr.frame["ci_low"].mul(100).round(6).tolist()
+    hi = tr.frame["ci_high"].mul(100).round(6).tolist()
+    assert caps == sorted(lo + hi)
+
+
+def test_written_out_theme_equals_seaborns() -> None:
+    """The palette and style are seaborn's (colorblind; whitegrid, notebook × 0.85), written
+    out so that drawing never imports seaborn (≈ 1 s of every report)."""
+    import matplotlib.colors as mc
+    import seaborn as sns
+
+    from evalkit.present.plots import theme
+
+    assert list(theme.PALETTE) == [mc.to_hex(c) for c in sns.color_palette("colorblind", 10)]
+    want = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.85)}
+    want.pop("image.cmap")  # seaborn's own colormap; evalkit draws no images
+    assert theme.STYLE == want

@@ -16,15 +16,14 @@ from hypothesis import strategies as st
 
 from evalkit import prometheus as P
 from evalkit import promql
+from evalkit.analysis.serving import serving_summary
+from evalkit.core.errors import BadResponseBody, PrometheusError
+from evalkit.core.snapshot import SnapshotWriter, open_snapshot
 from evalkit.core.timeutil import step_to_ms
 from evalkit.prometheus.client import chunks
 from evalkit.prometheus.frame import query_result
 from evalkit.prometheus.scan import Batcher
-from evalkit.prometheus.serving import model_selectors, range_records, series_result
-from evalkit.analysis.serving import serving_summary
-from evalkit.core import frames
-from evalkit.core.errors import BadResponseBody, PrometheusError
-from evalkit.core.snapshot import SnapshotWriter, open_snapshot
+from evalkit.prometheus.serving import series_result
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

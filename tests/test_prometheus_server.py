@@ -19,10 +19,9 @@ import pytest
 
 from evalkit import prometheus as P
 from evalkit import promql
-from evalkit.prometheus.client import fetch
-from evalkit.core import frames
 from evalkit.core.errors import HTTPError, PrometheusError
 from evalkit.core.snapshot import SnapshotWriter
+from evalkit.prometheus.client import fetch
 from tests.promserver import MODELS, NAMESPACE, T0, PromServer, selector
 from tests.servers import FaultProxy
 from tests.test_prometheus import bucket_frame, close, go_bucket_quantile

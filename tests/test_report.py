@@ -224,3 +224,25 @@ def test_analyze_writes_the_same_summary_as_report_without_a_kernel(demo_report,
     cmp = pd.read_parquet(tmp_path / "an" / "frames" / "comparison.parquet")
     assert cmp["delta"].tolist() == [t["delta"] for t in r["tasks"]]
     assert list(tmp_path.glob("*.log")) == []  # nothing written beside the output folder
+
+
+def test_analyze_takes_prices_and_slo_into_the_summary(tmp_path):
+    """--prices FILE and --slo reach the cost and capacity of summary.json; the cost is the
+    formula of docs/cost.md on the table's own inputs."""
+    from evalkit.cli import main
+
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("NVIDIA L4: {usd_per_gpu_hour: 0.8, source: test quote, date: 2026-12}\n")
+    assert main(["analyze", "--prices", str(prices), "--slo", "rag",
+                 "--output", str(tmp_path / "o")]) == 0
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert s["capacity"]["slo_name"] == "rag"
+    rows = [r for r in s["cost"] if r["usd_per_gpu_hour"] is not None]
+    assert rows and all(r["usd_per_gpu_hour"] == 0.8 and "test quote" in r["price_source"]
+                        for r in rows)
+    for r in rows:
+        want = r["gpus"] * 0.8 / (r["output_tokens_per_second"] * 3600) * 1e6
+        assert r["usd_per_1m_output_tokens"] == pytest.approx(want, rel=1e-12)
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "--slo", "fast", "--output", str(tmp_path / "p")])
+    assert exc.value.code == 2

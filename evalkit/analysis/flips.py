@@ -34,10 +34,11 @@ class Flips(Result):
                 .size().rename("documents").reset_index())
 
 
-def _sample_jobs(samples: pd.DataFrame, model: str, task: str, scores: pd.DataFrame | None,
-                 ctx: Issues, baseline: str) -> str | None:
-    if scores is not None:
-        latest = latest_jobs(scores, baseline)
+def _sample_jobs(samples: pd.DataFrame, model: str, task: str, latest: pd.DataFrame | None,
+                 ctx: Issues) -> str | None:
+    """The job whose samples are compared: the scores' compared run (``latest``, from
+    :func:`latest_jobs`) when scores were given, else the last job name."""
+    if latest is not None:
         j = latest[(latest["model"] == model) & (latest["task"] == task)]["job"]
         return str(j.iloc[0]) if len(j) else None
     jobs = sorted(samples.loc[(samples["model"] == model) & (samples["task"] == task),
@@ -133,11 +134,12 @@ def _one(samples: pd.DataFrame, baseline: str, candidate: str, *, task: str | No
             raise UnknownModelError(f"model {name!r} has no samples; models with samples: "
                                     f"{', '.join(present) if present else '(none)'}")
     tasks = [task] if task is not None else sorted(samples["task"].unique())
+    latest = latest_jobs(scores, baseline) if scores is not None else None
     parts: list[pd.DataFrame] = []
     used: list[pd.DataFrame] = []  # the sample rows of the runs compared (for invalid rates)
     for t in tasks:
-        jb = _sample_jobs(samples, baseline, t, scores, ctx, baseline)
-        jc = _sample_jobs(samples, candidate, t, scores, ctx, baseline)
+        jb = _sample_jobs(samples, baseline, t, latest, ctx)
+        jc = _sample_jobs(samples, candidate, t, latest, ctx)
         if jb is None or jc is None:
             ctx.add(t, "info", f"{t}: samples for one model only; no flips", "flips")
             continue

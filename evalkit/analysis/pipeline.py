@@ -13,6 +13,7 @@ trend, serving — lands in one ``issues`` frame whose ``step`` column says whic
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,22 +22,19 @@ import pandas as pd
 
 from ..bundle import Bundle
 from ..core import frames
-from ..core.errors import UnknownModelError
 from ..core.result import Result
 from ..lmeval import LMEvalResult
-from .base import check_margin, z_value
 from .capacity import SLO
 from .comparability import Comparability, comparability
 from .compare import Comparison, compare
 from .economics import Economics, economics
 from .flips import Flips, flips
+from .models import check_settings, default_models, resolve_models  # noqa: F401 - API
 from .recovery import RecoveryResult, recovery
 from .serving import serving_summary
 from .tradeoff import Tradeoff, tradeoff
 from .trend import Trend, trend
 from .verdicts import LIMIT_NOTE
-
-QUANT_FULL_PRECISION = {"fp16", "bf16", "fp32", "none", "full", ""}
 
 
 @dataclass(repr=False)
@@ -85,49 +83,13 @@ class Analysis(Result):
         return f"{self.baseline} vs {', '.join(self.candidates)}{demo} [{verdicts}]"
 
 
-def default_models(result: LMEvalResult, manifest: dict[str, Any] | None = None
-                   ) -> tuple[str, str]:
-    """Baseline and candidate when none are named: the snapshot manifest's ``models`` entry
-    (the full-precision model is the baseline); otherwise the user must name them."""
-    models = result.models
-    info = (manifest if manifest is not None else result.manifest or {}).get("models") or {}
-    if not isinstance(info, dict):
-        info = {}
-    full = [m for m in models if str((info.get(m) or {}).get("quantization", "x")).lower()
-            in QUANT_FULL_PRECISION]
-    quant = [m for m in models if m in info and m not in full]
-    if len(full) == 1 and len(quant) >= 1:
-        return full[0], quant[0]
-    raise UnknownModelError(
-        f"name the models to compare with --baseline and --candidate; models in the data: "
-        f"{', '.join(models) or '(none)'}")
-
-
-def resolve_models(bundle: Bundle, baseline: str | None,
-                   candidates: str | Sequence[str] | None) -> tuple[str, list[str]]:
-    """The baseline and candidate names, checked against the data (defaults from the
-    snapshot manifest)."""
-    if baseline is None or not candidates:
-        b, c = default_models(bundle.lmeval, bundle.manifest)
-        baseline = baseline or b
-        candidates = candidates or c
-    cands = [candidates] if isinstance(candidates, str) else list(candidates)
-    present = bundle.lmeval.models
-    for name in [baseline, *cands]:
-        if name not in present:
-            raise UnknownModelError(f"model {name!r} is not in {bundle.source}; models there: "
-                                    f"{', '.join(present) or '(none)'}")
-    if baseline in cands:
-        raise UnknownModelError(f"model {baseline!r} is both the baseline and a candidate")
-    return baseline, cands
-
-
 def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
             candidates: str | Sequence[str] | None = None, *, margin: float = 0.02,
             relative_margin: float = 0.02, confidence: float = 0.95,
             headline: dict | None = None, direction: dict | None = None,
-            tasks: str | Sequence[str] | None = "top", slo: SLO | None = None,
-            prices: dict | None = None, usd_per_gpu_hour: Any = None) -> Analysis:
+            tasks: str | Sequence[str] | None = "top", slo: SLO | str | None = None,
+            prices: dict | str | os.PathLike[str] | None = None,
+            usd_per_gpu_hour: Any = None) -> Analysis:
     """Compare ``candidates`` (one name or several) with ``baseline`` on everything ``data``
     holds: what :func:`evalkit.load` (or :func:`evalkit.load_lmeval`) returned. Model names
     default to the snapshot's full-precision and quantized models.
@@ -135,13 +97,14 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
     ``margin`` applies to proportions (points on the 0–1 scale), ``relative_margin`` to every
     other metric (a fraction of the baseline); ``direction`` overrides lm-eval's
     ``higher_is_better``; ``tasks`` ("top", "subtasks" or a list) decides how lm-eval groups
-    count in the headline table and recovery (see :func:`evalkit.recovery`). ``slo`` (default
-    :meth:`SLO.chat`), ``prices`` and ``usd_per_gpu_hour`` drive capacity and cost."""
+    count in the headline table and recovery (see :func:`evalkit.recovery`). ``slo`` (an
+    :class:`SLO`, ``"chat"`` — the default — or ``"rag"``), ``prices`` (a price table or a
+    YAML/JSON file of one, see :func:`evalkit.analysis.cost.load_prices`) and
+    ``usd_per_gpu_hour`` drive capacity and cost."""
     bundle = data if isinstance(data, Bundle) else Bundle(
         lmeval=data, source=data.source, demo=data.demo, manifest=data.manifest)
-    check_margin(margin)
-    check_margin(relative_margin)
-    z_value(confidence)
+    slo, prices = check_settings(margin=margin, relative_margin=relative_margin,
+                                 confidence=confidence, slo=slo, prices=prices)
     baseline, cands = resolve_models(bundle, baseline, candidates)
     res = bundle.lmeval
     kw = dict(baseline=baseline, samples=res.samples, runs=res.runs, margin=margin,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # scipy.stats costs ~1 s to import; these are its kernels
 
 from .base import is_nan, z_value
 
@@ -26,7 +26,7 @@ METHOD_PAIRED_RELATIVE = "paired relative change (delta method)"
 METHOD_UNPAIRED = "unpaired (normal, lm-eval stderr)"
 METHOD_UNPAIRED_RELATIVE = "unpaired relative change (delta method, lm-eval stderr)"
 
-Z80 = float(stats.norm.ppf(0.80))
+Z80 = float(special.ndtri(0.80))
 #: |d + margin| below this counts as "at the margin" (0.81 − 0.83 is −0.0199999999999999 in
 #: floats); 1e-6 is 0.0001 points, far below any meaningful difference.
 AT_MARGIN = 1e-6
@@ -65,7 +65,7 @@ def paired_binary_stats(b: int, c: int, n: int, confidence: float = 0.95) -> dic
     if b + c == 0:
         p = 1.0
     else:
-        p = min(1.0, 2.0 * float(stats.binom.cdf(min(b, c), b + c, 0.5)))
+        p = min(1.0, 2.0 * float(special.bdtr(min(b, c), b + c, 0.5)))
     d = (c - b) / n
     return {
         "paired_delta": d, "ci_centre": centre, "se": se,
@@ -108,9 +108,9 @@ def paired_continuous_stats(d: np.ndarray, confidence: float = 0.95) -> dict[str
     if n > 1 and spread > NO_SPREAD * max(1.0, abs(mean)):
         sd = float(d.std(ddof=1))
         se = sd / math.sqrt(n)
-        t = float(stats.t.ppf(tq, n - 1))
+        t = float(special.stdtrit(n - 1, tq))
         out.update(se=se, sd=sd, ci_low=mean - t * se, ci_high=mean + t * se,
-                   p_value=float(2.0 * stats.t.sf(abs(mean) / se, n - 1)))
+                   p_value=float(2.0 * special.stdtr(n - 1, -abs(mean) / se)))
         return out
     # identical differences (or one document): the augmented sample of the docstring
     x = np.concatenate([d, [1.0, -1.0]])
@@ -120,11 +120,11 @@ def paired_continuous_stats(d: np.ndarray, confidence: float = 0.95) -> dict[str
     var = float((w * (x - m) ** 2).sum() / (total - 1.0))
     se = math.sqrt(var / total)
     df = total - 1.0
-    t = float(stats.t.ppf(tq, df))
+    t = float(special.stdtrit(df, tq))
     why = ("one paired document" if n == 1 else
            f"all {n} paired differences equal {mean:+.4g}")
     out.update(ci_centre=m, se=se, sd=math.sqrt(var), ci_low=m - t * se, ci_high=m + t * se,
-               p_value=float(2.0 * stats.t.sf(abs(m) / se, df)),
+               p_value=float(2.0 * special.stdtr(df, -abs(m) / se)),
                note=f"{why}: small-sample rule (pseudo-documents +1 and −1 with weight ½, as "
                     "Agresti–Min), so the interval has a real width")
     return out
@@ -173,7 +173,7 @@ def unpaired_stats(delta: float, se_b: float, se_c: float, confidence: float = 0
         return out
     z = z_value(confidence)
     out.update(se=se, ci_low=delta - z * se, ci_high=delta + z * se,
-               p_value=float(2.0 * stats.norm.sf(abs(delta) / se)))
+               p_value=float(2.0 * special.ndtr(-abs(delta) / se)))
     return out
 
 
@@ -203,7 +203,7 @@ def relative_stats(mb: float, mc: float, var_b: float, var_c: float, cov: float,
     se = math.sqrt(var)
     z = z_value(confidence)
     out.update(se=se, ci_low=out["estimate"] - z * se, ci_high=out["estimate"] + z * se,
-               p_value=float(2.0 * stats.norm.sf(abs(out["estimate"]) / se)))
+               p_value=float(2.0 * special.ndtr(-abs(out["estimate"]) / se)))
     return out
 
 
@@ -265,7 +265,7 @@ def n_needed(improvement: float, margin: float, sd: float, confidence: float = 0
         tq = 1.0 - (1.0 - confidence) / 2.0
         for _ in range(50):
             df = max(n - 1, 1)
-            nxt = math.ceil(((stats.t.ppf(tq, df) + stats.t.ppf(0.80, df)) * sd / gap) ** 2)
+            nxt = math.ceil(((special.stdtrit(df, tq) + special.stdtrit(df, 0.80)) * sd / gap) ** 2)
             if nxt == n:
                 break
             n = nxt

@@ -1,9 +1,10 @@
-"""The report: analyze + render. :func:`run_report` computes the analysis in-process (and
-writes ``summary.json`` and the Parquet frames exactly as ``evalkit analyze`` does), then runs
-``02-eval-results.ipynb`` headless with papermill in a real kernel and exports a
-self-contained HTML page: no code cells, figures embedded, no external script, font or
-stylesheet, and every output sanitised (defence in depth: names are already escaped where
-they are written).
+"""The report: check, render, export. :func:`run_report` loads the source and checks the
+models and settings in-process (unusable input fails before any kernel starts), then runs
+``02-eval-results.ipynb`` headless with papermill in a real kernel — which computes the
+analysis once and writes ``summary.json`` and the Parquet frames exactly as
+``evalkit analyze`` does — and exports a self-contained HTML page: no code cells, figures
+embedded, no external script, font or stylesheet, and every output sanitised (defence in
+depth: names are already escaped where they are written).
 
 >>> from evalkit.present.report import run_report
 >>> paths = run_report(output="reports/demo")            # doctest: +SKIP
@@ -27,7 +28,6 @@ from ..core import files
 from ..core.errors import InputError, ReportError
 from ..core.lock import TargetLock
 from ..core.secrets import redact
-from .summary_json import write_outputs
 
 NOTEBOOK = "02-eval-results.ipynb"
 ERROR_LOG = "report-error.log"
@@ -46,9 +46,10 @@ def check_output(output: str | os.PathLike[str]) -> Path:
 def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | None = None,
                candidates: str | Sequence[str] | None = None,
                output: str | os.PathLike[str] = "reports", margin: float = 0.02,
-               relative_margin: float = 0.02, confidence: float = 0.95, progress: bool = False,
+               relative_margin: float = 0.02, confidence: float = 0.95, slo: str = "chat",
+               prices: str | os.PathLike[str] | None = None, progress: bool = False,
                notebook: str | os.PathLike[str] | None = None) -> dict[str, Path]:
-    """Analyze ``source`` and render the report into ``output``.
+    """Check ``source`` and the settings, then render the report into ``output``.
 
     Returns the paths written: ``notebook``, ``html``, ``summary`` and ``frame:<name>`` for
     each Parquet frame. Raises :class:`~evalkit.core.errors.InputError` /
@@ -57,34 +58,48 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
     :class:`~evalkit.core.errors.ReportError` naming the failed cell when the notebook fails
     (traceback and kernel stderr in ``output/report-error.log``).
     """
-    from ..analysis.pipeline import analyze
+    from ..analysis.models import check_settings, resolve_models
     from ..bundle import load
+    from .summary_json import SUMMARY
 
     out = check_output(output)
+    check_settings(margin=margin, relative_margin=relative_margin, confidence=confidence,
+                   slo=slo, prices=prices)
     bundle = load(source)
-    a = analyze(bundle, baseline, candidates, margin=margin, relative_margin=relative_margin,
-                confidence=confidence)
-    if a.result.scores.empty:
+    baseline, cands = resolve_models(bundle, baseline, candidates)
+    if bundle.lmeval.scores.empty:
         raise InputError(f"{bundle.source}: no scores in the source; nothing to report — "
                          "check that the jobs finished with results")
     with TargetLock(out):
         out.mkdir(parents=True, exist_ok=True)
         log_path = out / ERROR_LOG
         log_path.unlink(missing_ok=True)
-        paths = write_outputs(a, out)
+        # last run's files must never sit beside this run's as if they belonged to it: an
+        # interrupted or failed run leaves no summary, notebook, page or frames at all
+        for stale in (out / SUMMARY, out / NOTEBOOK, (out / NOTEBOOK).with_suffix(".html"),
+                      *(out / "frames").glob("*.parquet")):
+            stale.unlink(missing_ok=True)
         params = {
             "source": str(Path(source).resolve()) if source is not None else None,
-            "baseline": a.baseline,
-            "candidates": a.candidates,
+            "baseline": baseline,
+            "candidates": cands,
             "margin": float(margin),
             "relative_margin": float(relative_margin),
             "confidence": float(confidence),
+            "slo": str(slo),
+            "prices": str(Path(prices).resolve()) if prices is not None else None,
+            "outputs": str(out),
         }
         nb_out = out / NOTEBOOK
         _execute(Path(notebook) if notebook else _notebook(), nb_out, params, out, log_path,
                  progress)
+        if not (out / SUMMARY).is_file():
+            raise ReportError(f"the notebook ran but wrote no {SUMMARY} into {out}: a custom "
+                              "--notebook must end with `ek.write_outputs(a, outputs)`")
+        paths: dict[str, Path] = {"summary": out / SUMMARY}
+        paths.update({f"frame:{f.stem}": f for f in sorted((out / "frames").glob("*.parquet"))})
         paths["notebook"] = nb_out
-        paths["html"] = export_html(nb_out, title=f"{a.baseline} vs {', '.join(a.candidates)}")
+        paths["html"] = export_html(nb_out, title=f"{baseline} vs {', '.join(cands)}")
     return paths
 
 

@@ -22,7 +22,6 @@ from ..core.result import Result
 from .answer import Answer, RawSeries
 from .parse import parse_answer
 
-
 _RESERVED_COLUMNS = ("timestamp", "value", "metric_name")
 
 

@@ -4,5 +4,6 @@
 (capacity curves, cost, quality against cost). One signature everywhere: data first, ``ax=``
 optional, the Figure returned with a title and an alt text (:func:`theme.alt_text`); one
 colour-blind-safe palette and one colour per model (:mod:`~evalkit.present.plots.theme`).
-matplotlib and seaborn are imported only when a figure is drawn.
+matplotlib is imported only when a figure is drawn (seaborn's palette and style are written
+out in :mod:`~evalkit.present.plots.theme`, so seaborn is never imported).
 """

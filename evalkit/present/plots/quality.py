@@ -1,6 +1,6 @@
 """Quality figures: scores per task, improvement intervals, recovery per task, quality over
 time. Frames in, Figures out (data first, ``ax=`` optional, no pyplot state); every interval
-drawn is one evalkit computed — seaborn never estimates one itself.
+drawn is one evalkit computed — no plotting library estimates one itself.
 
 Figures stay legible for 4 or 100 tasks: horizontal layouts, at most ``max_tasks`` rows
 (the largest effects first, the rest named in the title), heights capped.
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ..text import mpl
 from .theme import (
@@ -35,7 +35,7 @@ __all__ = ["scores", "deltas", "recovery", "trend", "alt_text"]
 
 
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+    return float(special.ndtri(1.0 - (1.0 - confidence) / 2.0))
 
 
 def _label(r: Any) -> str:
@@ -207,10 +207,11 @@ def trend(frame: pd.DataFrame, *, ax: Any = None) -> Any:
         fig, ax = new_figure(ax, (8.5, 4.4))
         for (model, task), g in frame.groupby(["model", "task"], sort=True):
             g = g.sort_values("completed_at")
-            x = pd.to_datetime(g["completed_at"]).dt.tz_localize(None)
-            lo = 100 * (g["value"] - g["ci_low"]).fillna(0)
-            hi = 100 * (g["ci_high"] - g["value"]).fillna(0)
-            ax.errorbar(x, 100 * g["value"], yerr=[lo, hi],
+            # arrays, not Series: pandas 2.2 warns on float() of a one-element Series
+            x = pd.to_datetime(g["completed_at"]).dt.tz_localize(None).to_numpy()
+            lo = (100 * (g["value"] - g["ci_low"]).fillna(0)).to_numpy(dtype=float)
+            hi = (100 * (g["ci_high"] - g["value"]).fillna(0)).to_numpy(dtype=float)
+            ax.errorbar(x, (100 * g["value"]).to_numpy(dtype=float), yerr=np.vstack([lo, hi]),
                         marker=markers[tasks.index(str(task)) % len(markers)], capsize=3,
                         color=colors[str(model)], label=f"{mpl(model)} · {mpl(task)}")
         ax.set_ylabel("score (%)")
