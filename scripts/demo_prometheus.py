@@ -24,6 +24,7 @@ or preview: ``python scripts/demo_prometheus.py OUT_DIR``.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from evalkit import prometheus as P
+from evalkit import promql
 from evalkit.core.timeutil import step_to_ms, to_ms, to_seconds, to_unix
 from evalkit.prometheus.client import chunks
-from evalkit import promql
 
 NAMESPACE = "private-ai-demo"
 TTFT_BOUNDS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
@@ -76,6 +77,14 @@ def _fmt(v: float) -> str:
     return repr(float(v))
 
 
+def _libm(f: Any, x: np.ndarray) -> np.ndarray:
+    """``f`` (a :mod:`math` function) of every element. numpy's own exp, log and power
+    kernels give different last digits in numpy 1.26 and 2.x, and the demo snapshot must be
+    byte-identical on every supported stack; libm's results do not depend on numpy (and
+    ``+ - * /``, ``sqrt`` and ``x ** 2`` are exactly rounded everywhere)."""
+    return np.array([f(v) for v in np.asarray(x, dtype=np.float64).tolist()])
+
+
 def _ts(ms: int) -> Any:
     return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
@@ -106,7 +115,8 @@ def _simulate(m: DemoModel, rng: np.random.Generator, n: int, step_s: float, loa
     """Per-step increments of every counter and the gauges of one model."""
     reqs = rng.poisson(load * step_s).astype(float)
     # queueing: TTFT grows with load (more so on one GPU)
-    congestion = 1 + (load / load.max()) ** 3 * (0.9 if m.gpus == 1 else 0.35)
+    r = load / load.max()
+    congestion = 1 + r * r * r * (0.9 if m.gpus == 1 else 0.35)  # not ** 3: see _libm
     ttft_edges = np.asarray(TTFT_BOUNDS)
     itl_edges = np.asarray(ITL_BOUNDS)
     ttft_inc = np.zeros((n, ttft_edges.size))
@@ -117,12 +127,15 @@ def _simulate(m: DemoModel, rng: np.random.Generator, n: int, step_s: float, loa
     for i in range(n):
         k = int(reqs[i])
         if k:
-            x = rng.lognormal(np.log(m.ttft_median * congestion[i]), m.ttft_sigma, k)
+            x = rng.lognormal(math.log(m.ttft_median * congestion[i]), m.ttft_sigma, k)
             ttft_inc[i] = np.bincount(np.searchsorted(ttft_edges, x), minlength=ttft_edges.size)
-            ttft_sum[i] = x.sum()
+            # math.fsum is correctly rounded, so independent of numpy's summation order
+            # (numpy 1.26 and 2.x sum the same floats into different last digits)
+            ttft_sum[i] = math.fsum(x)
         t = int(min(gen[i], 3000))  # a sample of the inter-token gaps is enough for the shape
         if t:
-            y = rng.lognormal(np.log(m.itl_median * (1 + 0.25 * (congestion[i] - 1))), m.itl_sigma, t)
+            y = rng.lognormal(math.log(m.itl_median * (1 + 0.25 * (congestion[i] - 1))),
+                              m.itl_sigma, t)
             itl_inc[i] = np.bincount(np.searchsorted(itl_edges, y), minlength=itl_edges.size)
             itl_inc[i] *= gen[i] / t
     e2e = m.ttft_median * congestion + 230 * m.itl_median
@@ -161,7 +174,8 @@ def write_demo_prometheus(writer: Any, *, start: Any, end: Any, step: Any = "60s
     rng = np.random.default_rng(seed)
     hours = (ms / 3.6e6) % 24
     # the same diurnal traffic reaches both deployments (an A/B split of one service)
-    load = 0.4 + 2.2 * np.exp(-((hours - 14.5) / 3.2) ** 2) + 0.25 * np.sin(hours / 24 * 2 * np.pi)
+    load = (0.4 + 2.2 * _libm(math.exp, -((hours - 14.5) / 3.2) ** 2)
+            + 0.25 * _libm(math.sin, hours / 24 * 2 * np.pi))
     load = np.clip(load * (1 + rng.normal(0, 0.06, n)), 0.05, None)
     records: list[P.QueryRecord] = []
     models = {m.name: selector(m.name) for m in MODELS}
@@ -210,7 +224,7 @@ def write_demo_prometheus(writer: Any, *, start: Any, end: Any, step: Any = "60s
         span = (e_ms - s_ms) / 1000
         wvals = {f"ttft_{nm}": _quantile(tot_ttft, TTFT_BOUNDS, q)[0] for nm, q in promql.QUANTILES.items()}
         wvals.update({f"itl_{nm}": _quantile(tot_itl, ITL_BOUNDS, q)[0] for nm, q in promql.QUANTILES.items()})
-        wvals["ttft_mean"] = sim["ttft_sum"].sum() / sim["reqs"].sum()
+        wvals["ttft_mean"] = math.fsum(sim["ttft_sum"]) / sim["reqs"].sum()
         wvals["generation_tokens_per_s"] = sim["gen"].sum() / span
         wvals["prompt_tokens_per_s"] = sim["prompt"].sum() / span
         wvals["requests_per_s"] = sim["reqs"].sum() / span

@@ -21,7 +21,15 @@ How the numbers are made (nothing is measured; the shapes are real):
 - every ``status.results`` is a complete lm-eval 0.4.9 results JSON whose scores and stderrs
   are computed from those per-sample outcomes exactly as lm-eval does
   (mean, ``sample_stddev / sqrt(n)``), so the paired and unpaired paths agree with the files;
-- Prometheus answers for both models come from ``scripts/demo_prometheus.py``.
+- Prometheus answers for both models come from ``scripts/demo_prometheus.py``;
+- Model Registry answers (13 build-time properties per version, two stored ``eval_*`` results,
+  ``benchmark_rate_*`` properties) come from ``scripts/demo_registry.py``;
+- GuideLLM 0.8 load-test reports for both models (a sweep: synchronous, poisson at 0.25, 0.5
+  and the registry's three rates, throughput) come from ``scripts/demo_guidellm.py``: a seeded
+  simulation of a batching server whose statistics are computed from the simulated requests,
+  pinned to the registry's ``benchmark_rate_*`` numbers at those rates;
+- the manifest's ``prices`` states the $/GPU-hour of the registry's accelerator (NVIDIA L4),
+  marked ``DEMO ASSUMPTION`` with its source and date: cost per token needs a price.
 
 Usage::
 
@@ -289,6 +297,23 @@ def build(out: Path, seed: int, *, with_prometheus: bool = True) -> None:
 
             write_demo_prometheus(w, start=T0 + dt.timedelta(hours=4, minutes=30),
                                   end=T0 + dt.timedelta(hours=6, minutes=30), step=30, seed=seed)
+        from demo_registry import write_demo_registry
+
+        stored = ("arc_easy", "acc_norm,none"), ("gsm8k", "exact_match,flexible-extract")
+        write_demo_registry(w, registered=T0 - dt.timedelta(days=1),
+                            evaluated=T0 + dt.timedelta(hours=3), evals={
+                                m: {f"{t}_{k}": float(np.mean(values[m][t][k])) for t, k in stored}
+                                for m in MODELS})
+        from demo_guidellm import write_demo_guidellm
+
+        write_demo_guidellm(w, started=T0 + dt.timedelta(hours=2, minutes=20), seed=seed)
+        # the accelerator the registry names has no default price: state one (cost needs it)
+        w.manifest["prices"] = {"NVIDIA L4": {
+            "usd_per_gpu_hour": 0.8048,
+            "source": "DEMO ASSUMPTION: AWS EC2 g6.xlarge (1x NVIDIA L4, 4 vCPU, 16 GiB) "
+                      "on-demand Linux list price, us-east-1, taken as one L4 GPU-hour; not a "
+                      "quote (pass your own with --prices)",
+            "date": "2024-04"}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -309,7 +309,8 @@ def test_v08_extras_cis_warnings_scalars() -> None:
                & (sync["stat"] == "p99")].iloc[0]
     assert p99["value"] == 80.0 and math.isnan(p99["ci_lower"])
     issues = res.issues
-    assert (issues["message"].str.contains("p99 confidence interval unavailable")).sum() == 4
+    ci = issues[issues["message"].str.contains("p99 confidence interval unavailable")]
+    assert len(ci) == 1 and "in 4 of 4 benchmarks" in ci["message"].iloc[0]  # one per report
     assert issues["message"].str.contains("GuideLLM warning root_late").any()
     assert issues["message"].str.startswith("1 errored request(s) of 175").any()
     root = df[df["metric"] == "root_dispatch_delay"]

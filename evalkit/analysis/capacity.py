@@ -156,7 +156,7 @@ def _fmt(v: float) -> str:
 
 def capacity(benchmarks: pd.DataFrame, slo: SLO | None = None, *,
              models: Iterable[str] | None = None, throughput_status: str = "successful",
-             require_error_counts: bool = True) -> pd.DataFrame:
+             require_error_counts: bool = True, configured_rate: bool = False) -> pd.DataFrame:
     """The highest measured request rate per model that meets ``slo`` without errors.
 
     Parameters
@@ -169,6 +169,8 @@ def capacity(benchmarks: pd.DataFrame, slo: SLO | None = None, *,
         ``"successful"`` (default) or ``"total"`` (GuideLLM 0.8's headline).
     require_error_counts : a benchmark without an ``errored`` count fails (default); set False
         for frames without counts (Model Registry properties).
+    configured_rate : when a constant/poisson benchmark has no measured request rate (Model
+        Registry properties record none), take its configured target rate instead of failing.
 
     Returns
     -------
@@ -228,6 +230,9 @@ def capacity(benchmarks: pd.DataFrame, slo: SLO | None = None, *,
             elif errored > 0:
                 why.append(f"{errored:g} errored request(s)")
             rps = val(rps_name, throughput_status, "mean")
+            if math.isnan(rps) and configured_rate and str(b["strategy"]) in (
+                    "constant", "poisson") and math.isfinite(float(b["rate"])):
+                rps = float(b["rate"])  # the target rate: nothing measured it
             if not why and math.isnan(rps):
                 why.append(f"no {rps_name} {throughput_status} mean")
             if why:

@@ -58,6 +58,25 @@ def registry_facts(bundle: Any, models: Sequence[str]) -> tuple[dict[str, dict[s
     return out, issues
 
 
+def registry_benchmarks(bundle: Any, models: Sequence[str]) -> pd.DataFrame:
+    """The mapped versions' ``benchmark_rate_*`` properties as a GuideLLM benchmarks frame,
+    under the served model names (empty without a registry or such properties)."""
+    reg = getattr(bundle, "registry", None)
+    if reg is None:
+        return pd.DataFrame()
+    from ..registry import map_models, model_facts
+
+    bench = model_facts(reg).benchmarks
+    if not len(bench):
+        return pd.DataFrame()
+    served = {str(r["version_id"]): str(r["served_model"])
+              for r in map_models(models, reg).table.to_dict("records")
+              if r.get("version_id") is not None}
+    rows = bench[bench["version_id"].astype(str).isin(served)].copy()
+    rows["model"] = rows["version_id"].astype(str).map(served)
+    return rows
+
+
 def model_facts_table(bundle: Any, models: Sequence[str]) -> pd.DataFrame:
     """One row per model: quantization, GPUs, accelerator and where each came from."""
     reg, _ = registry_facts(bundle, models)
@@ -123,6 +142,16 @@ def economics(bundle: Any, baseline: str, candidates: Sequence[str], *,
         bench = g.benchmarks[g.benchmarks["model"].isin(models)]
         if len(bench):
             cap = capacity(bench, slo)
+    if not len(cap):
+        bench = registry_benchmarks(bundle, models)
+        if len(bench):  # no request counts in the registry: errors cannot be checked
+            cap = capacity(bench, slo, require_error_counts=False, configured_rate=True)
+            issues.append(frames.issue(
+                "cost", "capacity", "info",
+                "capacity from the Model Registry's benchmark_rate_* properties (no GuideLLM "
+                "report in this source): they carry no request counts and no measured request "
+                "rate, so failed requests cannot be ruled out and each rate is the configured "
+                "target"))
     observed = None
     if serving_summary is not None and len(serving_summary):
         observed = serving_summary[serving_summary["model"].isin(models)]
@@ -132,8 +161,8 @@ def economics(bundle: Any, baseline: str, candidates: Sequence[str], *,
                                                                           dict) else None
     if isinstance(manifest_prices, dict):
         table.update({str(k): v for k, v in manifest_prices.items()
-                      if isinstance(v, dict) and isinstance(v.get("usd_per_gpu_hour"),
-                                                           int | float)})
+                      if isinstance(v, dict) and _num(v.get("usd_per_gpu_hour")) is not None
+                      and not isinstance(v.get("usd_per_gpu_hour"), bool)})
     table.update(prices or {})
     c = cost(capacity=cap if len(cap) else None, observed=observed, gpus=gpus,
              accelerators={r.model: r.accelerator for r in facts.itertuples() if r.accelerator},

@@ -98,7 +98,8 @@ def tradeoff(comparison: pd.DataFrame, *, baseline: str, candidates: str | Seque
             reasons.append(f"non-inferior or better on all {len(comp)} task(s)")
         if decision == "replace" and math.isfinite(ratio):
             saving = (1 - ratio) * 100
-            reasons.append(f"costs {ratio:.2f}× the baseline per 1M output tokens ({basis})"
+            reasons.append(f"costs {ratio:.2f}× the baseline per 1M output tokens "
+                           f"({BASIS_TEXT[str(basis)]})"
                            + (f", {saving:.0f} % less" if saving > 0 else ""))
         text = {"replace": f"{cand} can replace {baseline}",
                 "keep the baseline": f"keep {baseline}: {cand} is worse",
@@ -125,16 +126,21 @@ def _recovery(recovery: Any, cand: str) -> tuple[float, float, float]:
     return float(r["recovery"]), float(r["ci_low"]), float(r["ci_high"])
 
 
-def _cost(cost: Any, cand: str, baseline: str) -> tuple[float, str]:
+#: how each cost basis is said in a recommendation
+BASIS_TEXT = {"capacity": "at capacity, from load tests at the SLO",
+              "observed": "at OBSERVED traffic: compares the traffic the models got, not their "
+                          "cost"}
+
+
+def _cost(cost: Any, cand: str, baseline: str) -> tuple[float, str | None]:
+    """The candidate/baseline cost ratio and its basis (``capacity``, else ``observed``)."""
     if cost is None:
-        return float("nan"), ""
-    for basis, label in (("capacity", "at capacity, from load tests at the SLO"),
-                         ("observed", "at OBSERVED traffic: compares the traffic the models "
-                                      "got, not their cost")):
+        return float("nan"), None
+    for basis in ("capacity", "observed"):
         r = cost.ratio(cand, baseline, basis)
         if math.isfinite(r):
-            return r, label
-    return float("nan"), ""
+            return r, basis
+    return float("nan"), None
 
 
 def _latency(summary: pd.DataFrame | None, metric: str, cand: str, baseline: str) -> float:

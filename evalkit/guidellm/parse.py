@@ -522,6 +522,20 @@ def _benchmark(rows: _Rows, doc: Mapping[str, Any], b: Mapping[str, Any], gen: s
                                    "median"))
 
 
+def _one_ci_notice(issues: list[dict[str, str]], report: str, n: int) -> list[dict[str, str]]:
+    """The per-benchmark "p99 interval unavailable" notices folded into one per report (they
+    are the rule, not the exception: GuideLLM needs hundreds of requests for a p99 interval)."""
+    ci = [i for i in issues if i["message"].startswith("p99 confidence interval unavailable")]
+    if len(ci) < 2:
+        return issues
+    names = sorted({m.strip() for i in ci for m in i["message"].split(": ", 1)[-1].split(",")})
+    rest = [i for i in issues if i not in ci]
+    return [*rest, frames.issue(SOURCE, report, "info",
+                                f"p99 confidence interval unavailable (too few samples) in "
+                                f"{len(ci)} of {n} benchmarks, for {len(names)} metric(s): "
+                                f"{', '.join(names)}")]
+
+
 def _reports_row(doc: Mapping[str, Any], gen: str, report: str, n: int) -> dict[str, Any]:
     meta = doc.get("metadata") if _is_map(doc.get("metadata")) else {}
     version = meta.get("version")
@@ -574,6 +588,7 @@ def parse_report(doc: Any, *, report: str = "report", model: str | None = None
             issues.append(frames.issue(SOURCE, f"{report} / #{i}", "error",
                                        f"benchmark #{i} could not be read "
                                        f"({type(exc).__name__}: {exc}); left out"))
+    issues = _one_ci_notice(issues, report, len(benches))
     conclusions = [c for c in doc.get("conclusions") or [] if _is_map(c)] \
         if isinstance(doc.get("conclusions"), list) else []
     reports = pd.DataFrame([_reports_row(doc, gen, report, len(benches))])

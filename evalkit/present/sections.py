@@ -373,7 +373,9 @@ def capacity_table(a: Any) -> str:
 def cost_markdown(a: Any) -> str:
     return ("Cost per 1M output tokens = GPUs × $/GPU-hour / (output tokens/s × 3600) × 1e6; "
             "per 1,000 requests and queries per dollar likewise. Every input is in the table; "
-            "prices are defaults with their source and date unless given (`--prices FILE`).")
+            "each price comes with its source and date: the default table, a snapshot's own "
+            "price table (its manifest), or `--prices FILE` — in that order of precedence, "
+            "the last winning.")
 
 
 def cost_table(a: Any) -> str:
