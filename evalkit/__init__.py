@@ -60,6 +60,16 @@ _LAZY = {
     "write_outputs": "evalkit.present.summary_json",
     "pull": "evalkit.collect",
     "pull_sources": "evalkit.collect",
+    "read_versions": "evalkit.registry",
+    "model_facts": "evalkit.registry",
+    "map_models": "evalkit.registry",
+    "publish_scores": "evalkit.registry",
+    "exposition": "evalkit.publish",
+    "push": "evalkit.publish",
+    "load_guidellm": "evalkit.guidellm",
+    "capacity": "evalkit.analysis.capacity",
+    "SLO": "evalkit.analysis.capacity",
+    "cost": "evalkit.analysis.cost",
 }
 
 _ERRORS = ["AuthError", "BadResponseBody", "ConfigError", "EvalkitError", "HTTPError",
