@@ -39,9 +39,9 @@ $(VENV)/.base: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-# guidellm needs torch: take the CPU build (on this machine's disk) instead of the CUDA one
+# guidellm needs torch: the CPU build where the package index has it, else PyPI's default
 $(VENV)/.test: $(VENV)/.base
-	$(PY) -m pip install --quiet 'torch==2.13.0+cpu' || $(PY) -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+	$(PY) -m pip install --quiet 'torch==2.13.0+cpu' || $(PY) -m pip install --quiet torch
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 

@@ -31,6 +31,23 @@ def url(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def registry_flags(p: argparse.ArgumentParser, *, url_help: str,
+                   model_help: str) -> argparse._ArgumentGroup:
+    """The Model Registry flags ``publish`` and ``pull`` share; returns their group."""
+    g = p.add_argument_group("Model Registry")
+    g.add_argument("--registry", type=url, help=url_help)
+    g.add_argument("--registry-token-file", type=A.token_file,
+                   help="file with the bearer token (or $EVALKIT_REGISTRY_TOKEN / "
+                   "$EVALKIT_REGISTRY_TOKEN_FILE)")
+    g.add_argument("--registry-service-account", action="store_true",
+                   help="send this pod's service-account token to --registry (https only)")
+    g.add_argument("--registry-model", action="append", default=[], type=registry_model,
+                   metavar="NAME=REGISTERED[:VERSION]",
+                   help="served model -> registered model and version (repeat; default: same "
+                   f"name, latest LIVE version; {model_help})")
+    return g
+
+
 def registry_model(text: str) -> tuple[str, tuple[str, str | None]]:
     """``NAME=REGISTERED[:VERSION]``: a served model and its registered model (and version;
     the latest LIVE one when left out)."""
@@ -76,18 +93,8 @@ def add_parser(sub: Any, name: str) -> None:
                    help="CA bundle for TLS verification (or $EVALKIT_CA_BUNDLE)")
     p.add_argument("--insecure", action="store_true",
                    help="DISABLE TLS verification (avoid)")
-    g = p.add_argument_group("Model Registry")
-    g.add_argument("--registry", type=url, help="registry REST root URL "
-                   "(https://<registry>-rest.<apps domain>)")
-    g.add_argument("--registry-token-file", type=A.token_file,
-                   help="file with the bearer token (or $EVALKIT_REGISTRY_TOKEN / "
-                   "$EVALKIT_REGISTRY_TOKEN_FILE)")
-    g.add_argument("--registry-service-account", action="store_true",
-                   help="send this pod's service-account token to --registry (https only)")
-    g.add_argument("--registry-model", action="append", default=[], type=registry_model,
-                   metavar="NAME=REGISTERED[:VERSION]",
-                   help="served model -> registered model and version (repeat; default: same "
-                   "name, latest LIVE version; given, only these models are written)")
+    g = registry_flags(p, url_help="registry REST root URL (https://<registry>-rest.<apps "
+                       "domain>)", model_help="given, only these models are written")
     g.add_argument("--prefix", default="eval_", help="property name prefix (default eval_)")
     g.add_argument("--no-stderr", action="store_true", help="leave out the _stderr properties")
     g = p.add_argument_group("Pushgateway")

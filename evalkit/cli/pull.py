@@ -8,8 +8,7 @@ import os
 from typing import Any
 
 from . import args as A
-from .publish import registry_model
-from .publish import url as publish_url
+from .publish import registry_flags
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -61,19 +60,9 @@ def add_parser(sub: Any, name: str) -> None:
     g.add_argument("--since", type=A.duration, metavar="DURATION",
                    help="window length ending at --end, e.g. 7d, 24h, 90m (instead of --start)")
     g.add_argument("--step", default="30s", type=A.duration, help="query step (default 30s)")
-    g = p.add_argument_group("Model Registry")
-    g.add_argument("--registry", type=publish_url, help="registry REST root URL (or "
-                   "$EVALKIT_REGISTRY_URL, used when --registry-model is given); saves the raw "
-                   "answers under registry/")
-    g.add_argument("--registry-token-file", type=A.token_file,
-                   help="file with the bearer token (or $EVALKIT_REGISTRY_TOKEN / "
-                   "$EVALKIT_REGISTRY_TOKEN_FILE)")
-    g.add_argument("--registry-service-account", action="store_true",
-                   help="send this pod's service-account token to --registry (https only)")
-    g.add_argument("--registry-model", action="append", default=[], type=registry_model,
-                   metavar="NAME=REGISTERED[:VERSION]",
-                   help="served model -> registered model (and version; default: same name, "
-                   "latest LIVE version); reads only these registered models (repeat)")
+    registry_flags(p, url_help="registry REST root URL (or $EVALKIT_REGISTRY_URL, used when "
+                   "--registry-model is given); saves the raw answers under registry/",
+                   model_help="given, only these registered models are read")
     g = p.add_argument_group("GuideLLM load tests")
     g.add_argument("--guidellm", type=A.existing_path, metavar="PATH",
                    help="a GuideLLM report (benchmarks.json/.yaml) or a folder of them: copied "
