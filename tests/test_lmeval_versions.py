@@ -292,17 +292,24 @@ def test_every_folder_analyses_and_renders(folder):
         plt.close(getattr(fig, "figure", fig))
 
 
-def test_report_when_only_one_model_logged_samples(tmp_path):
-    """The whole report (papermill, real kernel) on an lm-eval folder where the candidate has
-    no sample logs: unpaired comparisons, said so, and the report still answers."""
+@pytest.mark.parametrize(("folder", "tasks"), [
+    ("v0.4.9-groups", {"arc_easy", "gsm8k", "mmlu"}),        # the candidate's logs removed
+    ("judge-scores", {"ifeval", "truthfulqa_gen"}),          # generation only: no acc at all
+])
+def test_report_renders_for_one_sided_samples_and_generation_suites(tmp_path, folder, tasks):
+    """The whole report (papermill, real kernel, exit 0) on an lm-eval folder where the
+    candidate has no sample logs (unpaired comparisons, said so), and on a generation-only
+    suite whose headline metrics are not accuracies."""
     import shutil
     import subprocess
     import sys
 
     src = tmp_path / "runs"
-    shutil.copytree(DATA / "v0.4.9-groups", src)
-    for f in src.glob("RedHatAI__*/samples_*.jsonl"):
-        f.unlink()
+    shutil.copytree(DATA / folder, src)
+    one_sided = folder == "v0.4.9-groups"
+    if one_sided:
+        for f in src.glob("RedHatAI__*/samples_*.jsonl"):
+            f.unlink()
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "evalkit.cli", "report", "--source", str(src),
@@ -312,6 +319,26 @@ def test_report_when_only_one_model_logged_samples(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     rows = summary["tasks"]
-    assert {r["task"] for r in rows} == {"arc_easy", "gsm8k", "mmlu"}
-    assert all(r["estimate_source"] == "reported" for r in rows)
-    assert (out / "02-eval-results.html").stat().st_size > 10_000
+    assert {r["task"] for r in rows} == tasks
+    if one_sided:
+        assert all(r["estimate_source"] == "reported" for r in rows)
+    else:
+        assert all(r["headline_note"] for r in rows)  # the fallback headline is named
+    page = (out / "02-eval-results.html").read_text()
+    assert len(page) > 10_000 and "No task has results for both models" not in page
+    assert "lm-eval files" in summary["source_kind"]
+
+
+def test_v03_zero_shot_against_five_shot_is_not_comparable():
+    """Forced to pair the candidate's 0-shot run with the baseline's 5-shot run, the
+    comparison says they are not comparable (few-shot changes scores)."""
+    res = _load(DATA / "v0.3-legacy")
+    base = "/gaueko1/hizkuntza-ereduak/LLaMA/lm/huggingface/7B"
+    cand = "TheBloke/LLaMa-7B-GPTQ"
+    keep = ~res.scores["job"].str.endswith("gptq-4bit_mmlu_5-shot")
+    scores = res.scores[keep]
+    runs = res.runs[~res.runs["job"].str.endswith("gptq-4bit_mmlu_5-shot")]
+    cmp = ek.compare(scores, base, cand, runs=runs, tasks=["hendrycksTest-anatomy"]).frame
+    assert len(cmp) == 1 and cmp["candidate_job"].iloc[0].endswith("_mmlu_0-shot")
+    assert not cmp["comparable"].iloc[0]
+    assert "few" in cmp["comparability_note"].iloc[0].lower()
