@@ -169,3 +169,24 @@ def test_written_out_theme_equals_seaborns() -> None:
     want = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.85)}
     want.pop("image.cmap")  # seaborn's own colormap; evalkit draws no images
     assert theme.STYLE == want
+
+
+def test_capacity_curves_from_registry_properties_draw_each_model() -> None:
+    """Capacity from the registry's benchmark_rate_* properties (no measured request rate):
+    the curves use the configured rates, say so, and keep the baseline's colour."""
+    import dataclasses
+
+    from evalkit.analysis.capacity import SLO
+
+    bundle = dataclasses.replace(ek.load(ek.demo_path()), guidellm=None)
+    a = ek.analyze(bundle, slo=SLO({"time_to_first_token_ms": ("p99", 350)}))
+    fig = eplots.capacity_curves(a.economics.benchmarks, a.economics.capacity,
+                                 a.economics.slo, models=[a.baseline, *a.candidates])
+    ax = fig.axes[0]
+    drawn = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 3]
+    assert len(drawn) == 2  # one line of three rates per model
+    assert sorted(drawn[0].get_xdata()) == [1.0, 8.0, 32.6]
+    assert "configured rate" in ax.get_xlabel()
+    from matplotlib.colors import to_rgb
+
+    assert to_rgb(drawn[0].get_color()) == to_rgb(model_colors([a.baseline])[a.baseline])

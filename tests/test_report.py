@@ -45,6 +45,16 @@ def test_demo_report_writes_three_files(demo_report):
     assert "Traceback" not in proc.stderr + proc.stdout
     for name in ("02-eval-results.ipynb", "02-eval-results.html", "summary.json"):
         assert (out / name).is_file(), name
+    # every figure of the page also as a PNG file, the same bytes the page embeds
+    import base64
+
+    pngs = sorted((out / "figures").glob("*.png"))
+    nb = nbformat.read(out / "02-eval-results.ipynb", as_version=4)
+    embedded = [base64.b64decode(o["data"]["image/png"]) for c in nb.cells
+                if c.cell_type == "code" for o in c.get("outputs", [])
+                if "image/png" in o.get("data", {})]
+    assert len(pngs) == len(embedded) >= 10
+    assert [p.read_bytes() for p in pngs] == embedded
     html = (out / "02-eval-results.html").read_text()
     assert "data:image/png;base64" in html  # figures embedded
     assert "ek.load_lmeval(" not in html  # no code cells

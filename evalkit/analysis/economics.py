@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -34,6 +34,8 @@ class Economics(Result):
     capacity: pd.DataFrame
     cost: CostResult
     slo: SLO
+    #: the benchmarks capacity was read from (GuideLLM reports, else registry properties)
+    benchmarks: pd.DataFrame = field(default_factory=pd.DataFrame)
     _frames = ("facts", "capacity")
 
 
@@ -136,7 +138,7 @@ def economics(bundle: Any, baseline: str, candidates: Sequence[str], *,
             issues.append(frames.issue("cost", r.model, "warning",
                                        f"GPU count of {r.model} not found in the registry, the "
                                        "serving series or the manifest"))
-    cap = pd.DataFrame()
+    cap, bench = pd.DataFrame(), pd.DataFrame()
     g = getattr(bundle, "guidellm", None)
     if g is not None and len(g.benchmarks):
         bench = g.benchmarks[g.benchmarks["model"].isin(models)]
@@ -172,7 +174,7 @@ def economics(bundle: Any, baseline: str, candidates: Sequence[str], *,
         issues.append(frames.issue("cost", "capacity", "info",
                                    "no load test (GuideLLM report) in this source: any cost "
                                    "ratio compares observed traffic, not cost"))
-    return Economics(facts=facts, capacity=cap, cost=c, slo=slo,
+    return Economics(facts=facts, capacity=cap, cost=c, slo=slo, benchmarks=bench,
                      issues=frames.issues_frame(issues, c.issues))
 
 

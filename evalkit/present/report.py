@@ -77,7 +77,7 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
         # last run's files must never sit beside this run's as if they belonged to it: an
         # interrupted or failed run leaves no summary, notebook, page or frames at all
         for stale in (out / SUMMARY, out / NOTEBOOK, (out / NOTEBOOK).with_suffix(".html"),
-                      *(out / "frames").glob("*.parquet")):
+                      *(out / "frames").glob("*.parquet"), *(out / "figures").glob("*.png")):
             stale.unlink(missing_ok=True)
         params = {
             "source": str(Path(source).resolve()) if source is not None else None,
@@ -98,6 +98,7 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
                               "--notebook must end with `ek.write_outputs(a, outputs)`")
         paths: dict[str, Path] = {"summary": out / SUMMARY}
         paths.update({f"frame:{f.stem}": f for f in sorted((out / "frames").glob("*.parquet"))})
+        paths.update({f"figure:{f.stem}": f for f in sorted((out / "figures").glob("*.png"))})
         paths["notebook"] = nb_out
         paths["html"] = export_html(nb_out, title=f"{baseline} vs {', '.join(cands)}")
     return paths

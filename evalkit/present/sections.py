@@ -417,10 +417,31 @@ def methods_markdown(a: Any) -> str:
 # ------------------------------------------------------------------------------ figures
 
 
+#: where :func:`show` also writes each figure as ``NN-<slug>.png`` (``evalkit report`` sets it
+#: to ``OUTPUT/figures``); None writes nothing
+FIGURES: list[Any] = [None, 0]
+
+
+def save_figures(folder: Any) -> None:
+    """From now on, :func:`show` also writes every figure into ``folder`` (created, emptied of
+    earlier ``*.png``); ``None`` stops it."""
+    from pathlib import Path
+
+    if folder is None:
+        FIGURES[:] = [None, 0]
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.png"):
+        old.unlink()
+    FIGURES[:] = [path, 0]
+
+
 def show(fig: Any) -> None:
     """Display a Figure as PNG with its alt text (kept by the HTML export), then close it."""
     import base64
     import io
+    import re
 
     from IPython.display import display
 
@@ -428,6 +449,11 @@ def show(fig: Any) -> None:
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
+    if FIGURES[0] is not None:
+        FIGURES[1] += 1
+        title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+        slug = re.sub(r"[^a-z0-9]+", "-", str(title).lower()).strip("-")[:48] or "figure"
+        (FIGURES[0] / f"{FIGURES[1]:02d}-{slug}.png").write_bytes(buf.getvalue())
     data = base64.b64encode(buf.getvalue()).decode()
     display({"image/png": data, "text/plain": alt_text(fig)},
             metadata={"image/png": {"alt": alt_text(fig)}}, raw=True)

@@ -9,6 +9,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,16 @@ __all__ = ["capacity_curves", "cost_bars", "quality_vs_cost", "alt_text"]
 
 
 def capacity_curves(benchmarks: pd.DataFrame, capacity: pd.DataFrame, slo: Any, *,
-                    ax: Any = None, status: str = "successful") -> Any:
+                    ax: Any = None, status: str = "successful",
+                    models: Sequence[str] | None = None) -> Any:
     """For each SLO-constrained metric, its percentile against the achieved request rate of
     every benchmark (saturation runs hollow), one line per model; the SLO target as a line and
-    each model's capacity point circled."""
+    each model's capacity point circled. ``models`` (baseline first) fixes the colours, as in
+    every other figure; default: the order of ``capacity``, then of ``benchmarks``."""
     targets = list(slo.constraints.items())
-    models = list(dict.fromkeys(benchmarks["model"].astype(str)))
+    order = [*(models or []), *capacity.get("model", pd.Series(dtype=str)).astype(str),
+             *benchmarks["model"].astype(str)]
+    models = list(dict.fromkeys(order))
     colors = model_colors(models)
     rps = benchmarks[(benchmarks["metric"] == "requests_per_second")
                      & (benchmarks["status"] == status) & (benchmarks["stat"] == "mean")]
@@ -36,8 +41,13 @@ def capacity_curves(benchmarks: pd.DataFrame, capacity: pd.DataFrame, slo: Any, 
         for axx, (metric, (stat, limit)) in zip(axes, targets, strict=False):
             val = benchmarks[(benchmarks["metric"] == metric) & (benchmarks["status"] == status)
                              & (benchmarks["stat"] == stat)]
+            configured = False
             for m in models:
                 x = rps[rps["model"] == m].set_index("benchmark")["value"]
+                if x.empty:  # registry properties: no measured rate, the configured one
+                    x = benchmarks[benchmarks["model"] == m].drop_duplicates(
+                        "benchmark").set_index("benchmark")["rate"]
+                    configured = configured or not x.dropna().empty
                 y = val[val["model"] == m].set_index("benchmark")["value"]
                 both = pd.concat([x.rename("x"), y.rename("y")], axis=1).dropna()
                 if both.empty:
@@ -58,7 +68,8 @@ def capacity_curves(benchmarks: pd.DataFrame, capacity: pd.DataFrame, slo: Any, 
                                  mec="black", mew=1.5)
             unit = "s" if metric == "request_latency" else "ms"
             axx.axhline(limit, color="black", ls="--", lw=1, label=f"SLO {stat} ≤ {limit:g} {unit}")
-            axx.set_xlabel("achieved requests/s")
+            axx.set_xlabel("achieved requests/s" + (" (configured rate where none was "
+                                                     "measured)" if configured else ""))
             axx.set_ylabel(f"{metric} {stat} ({unit})")
             axx.set_title(metric, fontsize=10, loc="left")
             legend_below(axx, ncol=2)
