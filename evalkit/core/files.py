@@ -28,18 +28,24 @@ from .frames import issue
 MAX_FILE_BYTES = 256 * 2**20
 
 
+def env_positive(name: str, default: float) -> float:
+    """A positive number from ``$name``, else ``default``; :class:`ConfigError` otherwise.
+    Every ``EVALKIT_*`` limit is read through it."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"${name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ConfigError(f"${name} must be positive, got {raw!r}")
+    return value
+
+
 def max_file_bytes() -> int:
     """``$EVALKIT_MAX_FILE_MB`` in bytes, else 256 MB."""
-    raw = os.environ.get("EVALKIT_MAX_FILE_MB")
-    if not raw:
-        return MAX_FILE_BYTES
-    try:
-        mb = float(raw)
-    except ValueError:
-        raise ConfigError(f"$EVALKIT_MAX_FILE_MB={raw!r} is not a number") from None
-    if not mb > 0:
-        raise ConfigError(f"$EVALKIT_MAX_FILE_MB must be positive, got {raw!r}")
-    return int(mb * 2**20)
+    return int(env_positive("EVALKIT_MAX_FILE_MB", MAX_FILE_BYTES / 2**20) * 2**20)
 
 
 def kind_of(path: Path) -> str:

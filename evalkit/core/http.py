@@ -40,6 +40,7 @@ from requests.auth import AuthBase
 from . import auth, secrets
 from .auth import Auth
 from .errors import AuthError, BadResponseBody, ConfigError, HTTPError, NotFoundError
+from .files import env_positive
 from .watchdog import Adapter, Deadline
 
 log = secrets.get_logger("evalkit.http")
@@ -49,27 +50,14 @@ MAX_BODY_BYTES = 256 * 2**20
 DEADLINE_S = 300.0
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"${name}={raw!r} is not a number") from None
-    if not value > 0:
-        raise ConfigError(f"${name} must be positive, got {raw!r}")
-    return value
-
-
 def default_max_body() -> int:
     """``$EVALKIT_MAX_BODY_MB`` in bytes, else 256 MB."""
-    return int(_env_float("EVALKIT_MAX_BODY_MB", MAX_BODY_BYTES / 2**20) * 2**20)
+    return int(env_positive("EVALKIT_MAX_BODY_MB", MAX_BODY_BYTES / 2**20) * 2**20)
 
 
 def default_deadline() -> float:
     """``$EVALKIT_HTTP_DEADLINE`` seconds, else 300."""
-    return _env_float("EVALKIT_HTTP_DEADLINE", DEADLINE_S)
+    return env_positive("EVALKIT_HTTP_DEADLINE", DEADLINE_S)
 
 
 def safe_url(url: str) -> str:
