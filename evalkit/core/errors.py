@@ -26,7 +26,7 @@ class EvalkitError(Exception):
 
 class InputError(EvalkitError):
     """An argument, flag or frame handed to evalkit is unusable; the message says what is
-    expected. Raised before any network call or kernel start."""
+    expected. Raised before any network call, and before the report notebook runs a cell."""
 
 
 class UnknownModelError(InputError, KeyError):

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ConfigError, SourceError
-from .frames import issue
 
 MAX_FILE_BYTES = 256 * 2**20
 
@@ -135,6 +134,8 @@ def walk(root: Path, *, issues: list[dict[str, str]], source: str = "files",
          pattern: str = "*") -> Iterator[Path]:
     """Regular files under ``root`` matching ``pattern`` (sorted, recursive), never following
     a symlink that leaves ``root``; skipped entries are appended to ``issues``."""
+    from .frames import issue  # pandas: not on the path of `evalkit report`'s first steps
+
     real_root = root.resolve()
     for p in sorted(root.rglob(pattern)):
         if p.is_dir() and not p.is_symlink():

@@ -128,6 +128,14 @@ def render_cells(cells: Iterable[dict[str, Any]], *, title: str = "evalkit repor
             f"<body>\n{clean}\n</body></html>\n")
 
 
+def load_renderer() -> None:
+    """Import the page's renderer (nbformat, nbconvert's Markdown, nh3; about a third of a
+    second) ahead of use — ``evalkit report`` does it while the kernel runs."""
+    import nbformat  # noqa: F401
+
+    render_cells([{"cell_type": "markdown", "source": "*warm*"}])
+
+
 def render_notebook(path: str | os.PathLike[str], *, title: str = "evalkit report") -> str:
     """The HTML page of an executed notebook file."""
     import nbformat

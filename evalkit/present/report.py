@@ -1,6 +1,7 @@
 """The report: check, render, export. :func:`run_report` loads the source and checks the
-models and settings in-process (unusable input fails before any kernel starts), then runs
-``02-eval-results.ipynb`` headless with papermill in a real kernel — which computes the
+models and settings in-process (unusable input fails before the notebook runs a cell), while
+the kernel boots beside it (:mod:`evalkit.present.kernel`), then runs
+``02-eval-results.ipynb`` headless with papermill in that kernel — which computes the
 analysis once and writes ``summary.json`` and the Parquet frames exactly as
 ``evalkit analyze`` does — and exports a self-contained HTML page: no code cells, figures
 embedded, no external script, font or stylesheet, and every output sanitised (defence in
@@ -20,6 +21,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from ..core import files
 from ..core.errors import InputError, ReportError
 from ..core.lock import TargetLock
 from ..core.secrets import redact
+from .kernel import KERNEL_NAME, EarlyKernel
 
 NOTEBOOK = "02-eval-results.ipynb"
 ERROR_LOG = "report-error.log"
@@ -53,46 +56,63 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
 
     Returns the paths written: ``notebook``, ``html``, ``summary`` and ``frame:<name>`` for
     each Parquet frame. Raises :class:`~evalkit.core.errors.InputError` /
-    :class:`~evalkit.core.errors.SourceError` for unusable input before any kernel starts,
+    :class:`~evalkit.core.errors.SourceError` for unusable input before the notebook runs,
     :class:`~evalkit.core.errors.LockedError` when another run writes into ``output``, and
     :class:`~evalkit.core.errors.ReportError` naming the failed cell when the notebook fails
     (traceback and kernel stderr in ``output/report-error.log``).
     """
-    from ..analysis.models import check_settings, resolve_models
-    from ..bundle import load
-    from .summary_json import SUMMARY
-
     out = check_output(output)
-    check_settings(margin=margin, relative_margin=relative_margin, confidence=confidence,
-                   slo=slo, prices=prices)
-    bundle = load(source)
-    baseline, cands = resolve_models(bundle, baseline, candidates)
-    if bundle.lmeval.scores.empty:
-        raise InputError(f"{bundle.source}: no scores in the source; nothing to report — "
-                         "check that the jobs finished with results")
-    with TargetLock(out):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(TargetLock(out))
+        stderr = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+        created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
-        log_path = out / ERROR_LOG
-        log_path.unlink(missing_ok=True)
-        # last run's files must never sit beside this run's as if they belonged to it: an
-        # interrupted or failed run leaves no summary, notebook, page or frames at all
-        for stale in (out / SUMMARY, out / NOTEBOOK, (out / NOTEBOOK).with_suffix(".html"),
-                      *(out / "frames").glob("*.parquet"), *(out / "figures").glob("*.png")):
-            stale.unlink(missing_ok=True)
-        params = {
-            "source": str(Path(source).resolve()) if source is not None else None,
-            "baseline": baseline,
-            "candidates": cands,
-            "margin": float(margin),
-            "relative_margin": float(relative_margin),
-            "confidence": float(confidence),
-            "slo": str(slo),
-            "prices": str(Path(prices).resolve()) if prices is not None else None,
-            "outputs": str(out),
-        }
-        nb_out = out / NOTEBOOK
-        _execute(Path(notebook) if notebook else _notebook(), nb_out, params, out, log_path,
-                 progress)
+        # the kernel boots (and imports what the notebook needs) while the settings and the
+        # source are checked here; a failed check stops it and removes the folder this run
+        # made
+        with EarlyKernel(out, stderr) as kernel:
+            try:
+                from ..analysis.models import check_settings, resolve_models
+                from ..bundle import load
+
+                check_settings(margin=margin, relative_margin=relative_margin,
+                               confidence=confidence, slo=slo, prices=prices)
+                bundle = load(source)
+                baseline, cands = resolve_models(bundle, baseline, candidates)
+                if bundle.lmeval.scores.empty:
+                    raise InputError(f"{bundle.source}: no scores in the source; nothing to "
+                                     "report — check that the jobs finished with results")
+            except BaseException:
+                if created:
+                    with contextlib.suppress(OSError):
+                        out.rmdir()
+                raise
+            from .summary_json import SUMMARY
+
+            log_path = out / ERROR_LOG
+            log_path.unlink(missing_ok=True)
+            # last run's files must never sit beside this run's as if they belonged to it: an
+            # interrupted or failed run leaves no summary, notebook, page or frames at all
+            for stale in (out / SUMMARY, out / NOTEBOOK, (out / NOTEBOOK).with_suffix(".html"),
+                          *(out / "frames").glob("*.parquet"),
+                          *(out / "figures").glob("*.png")):
+                stale.unlink(missing_ok=True)
+            params = {
+                "source": str(Path(source).resolve()) if source is not None else None,
+                "baseline": baseline,
+                "candidates": cands,
+                "margin": float(margin),
+                "relative_margin": float(relative_margin),
+                "confidence": float(confidence),
+                "slo": str(slo),
+                "prices": str(Path(prices).resolve()) if prices is not None else None,
+                "outputs": str(out),
+            }
+            nb_out = out / NOTEBOOK
+            # the page's renderer loads while the kernel works (this process only waits then)
+            threading.Thread(target=_import_renderer, daemon=True).start()
+            _execute(Path(notebook) if notebook else _notebook(), nb_out, params, out,
+                     log_path, stderr, kernel, progress)
         if not (out / SUMMARY).is_file():
             raise ReportError(f"the notebook ran but wrote no {SUMMARY} into {out}: a custom "
                               "--notebook must end with `ek.write_outputs(a, outputs)`")
@@ -104,6 +124,13 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
     return paths
 
 
+def _import_renderer() -> None:
+    with contextlib.suppress(Exception):  # export_html imports them again and reports
+        from . import html
+
+        html.load_renderer()
+
+
 def _notebook() -> Path:
     from .._resources import resource
 
@@ -111,32 +138,34 @@ def _notebook() -> Path:
 
 
 def _execute(nb_in: Path, nb_out: Path, params: dict[str, Any], cwd: Path, log_path: Path,
-             progress: bool) -> None:
+             stderr: Any, kernel: EarlyKernel, progress: bool) -> None:
     for name in ("papermill", "traitlets", "nbconvert", "asyncio", "nbclient"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
-        try:
-            with _kernel_stderr_to(stderr):
-                pm.execute_notebook(str(nb_in), str(nb_out), parameters=params,
-                                    kernel_name="python3", progress_bar=progress,
-                                    log_output=False, stderr_file=stderr, cwd=str(cwd),
-                                    request_save_on_cell_execute=False)
-        except PapermillExecutionError as exc:
-            cell = _cell_name(exc)
-            _write_log(log_path, _error_log(exc), stderr)
-            first = exc.evalue.splitlines()[0] if exc.evalue else ""
-            raise ReportError(f"report cell {cell} failed: {exc.ename}: {redact(first)} "
-                              f"(full traceback in {log_path})", cell=cell,
-                              log_path=str(log_path)) from None
-        except Exception as exc:  # kernel died, notebook unreadable, ...
-            import traceback
+    # the early kernel when it started (papermill does not stop a kernel it did not start;
+    # EarlyKernel does), else papermill starts one
+    started = {"km": kernel.manager} if kernel.manager is not None else {}
+    try:
+        with _kernel_stderr_to(stderr):
+            pm.execute_notebook(str(nb_in), str(nb_out), parameters=params,
+                                kernel_name=KERNEL_NAME, progress_bar=progress,
+                                log_output=False, stderr_file=stderr, cwd=str(cwd),
+                                request_save_on_cell_execute=False, **started)
+    except PapermillExecutionError as exc:
+        cell = _cell_name(exc)
+        _write_log(log_path, _error_log(exc), stderr)
+        first = exc.evalue.splitlines()[0] if exc.evalue else ""
+        raise ReportError(f"report cell {cell} failed: {exc.ename}: {redact(first)} "
+                          f"(full traceback in {log_path})", cell=cell,
+                          log_path=str(log_path)) from None
+    except Exception as exc:  # kernel died, notebook unreadable, ...
+        import traceback
 
-            _write_log(log_path, "".join(traceback.format_exception(exc)), stderr)
-            raise ReportError(f"report failed to run: {type(exc).__name__}: {redact(exc)} "
-                              f"(details in {log_path})", log_path=str(log_path)) from None
+        _write_log(log_path, "".join(traceback.format_exception(exc)), stderr)
+        raise ReportError(f"report failed to run: {type(exc).__name__}: {redact(exc)} "
+                          f"(details in {log_path})", log_path=str(log_path)) from None
 
 
 @contextlib.contextmanager

@@ -440,20 +440,18 @@ def save_figures(folder: Any) -> None:
 def show(fig: Any) -> None:
     """Display a Figure as PNG with its alt text (kept by the HTML export), then close it."""
     import base64
-    import io
     import re
 
     from IPython.display import display
 
-    from .plots.theme import alt_text
+    from .plots.theme import alt_text, png_bytes
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    png = png_bytes(fig)
     if FIGURES[0] is not None:
         FIGURES[1] += 1
         title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
         slug = re.sub(r"[^a-z0-9]+", "-", str(title).lower()).strip("-")[:48] or "figure"
-        (FIGURES[0] / f"{FIGURES[1]:02d}-{slug}.png").write_bytes(buf.getvalue())
-    data = base64.b64encode(buf.getvalue()).decode()
+        (FIGURES[0] / f"{FIGURES[1]:02d}-{slug}.png").write_bytes(png)
+    data = base64.b64encode(png).decode()
     display({"image/png": data, "text/plain": alt_text(fig)},
             metadata={"image/png": {"alt": alt_text(fig)}}, raw=True)

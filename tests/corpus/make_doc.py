@@ -24,7 +24,7 @@ happen. `tests/test_corpus.py` runs every case in `make test` and checks, beside
 own expectation, that
 
 - a failing command prints **one line** on stderr — never a traceback or "internal error" —
-  with exit 2 for unusable input (before any network call or kernel start) and 1 for a remote
+  with exit 2 for unusable input (before any network call or notebook cell) and 1 for a remote
   failure;
 - **nothing is written to the current folder**;
 - a Python API call raises nothing but `evalkit.core.errors.EvalkitError` subclasses;

@@ -99,6 +99,31 @@ def finish(fig: Any, *, title: str, alt: str) -> Any:
     return fig
 
 
+def png_bytes(fig: Any, dpi: int = 100, compress_level: int = 6) -> bytes:
+    """The figure as an opaque PNG at ``dpi``: one layout pass and one render through Agg,
+    encoded by Pillow (as ``savefig`` does). ``savefig`` runs a figure's layout engine twice —
+    a silent pass, then the real one — which costs a fifth of a report's figure time.
+
+    >>> fig, ax = new_figure(None, (2, 1))
+    >>> png_bytes(fig)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    size = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="png", compress_level=compress_level,
+                              dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
 def alt_text(fig: Any) -> str:
     """The alt text :func:`finish` recorded."""
     return str(fig.get_label() or "figure")
