@@ -134,6 +134,7 @@ import json, sys
 import matplotlib
 matplotlib.use("agg")
 import evalkit.present.preload
+evalkit.present.preload.load()
 before = set(sys.modules)
 nb = json.load(open(sys.argv[1]))
 ns = {"get_ipython": lambda: None}

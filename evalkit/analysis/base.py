@@ -7,8 +7,10 @@ formatting, and the issue collector.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +78,31 @@ def check_models(scores: pd.DataFrame, names: Iterable[str]) -> None:
             )
 
 
+#: inside :func:`reusing_latest_jobs`: ``{(id(scores), baseline): (scores, latest)}``
+_LATEST: contextvars.ContextVar[dict[tuple[int, str | None], tuple[Any, pd.DataFrame]] | None] = \
+    contextvars.ContextVar("evalkit_latest_jobs", default=None)
+
+
+@contextlib.contextmanager
+def reusing_latest_jobs() -> Iterator[None]:
+    """Inside the block, :func:`latest_jobs` picks the runs of a given scores frame and
+    baseline once and hands out copies — for one analysis of frames nothing changes meanwhile
+    (:func:`evalkit.analyze`; every step asks the same question).
+
+    >>> s = pd.DataFrame({"model": ["b"], "task": "t", "job": ["j"], "completed_at": pd.NaT,
+    ...                   "created_at": pd.NaT})
+    >>> with reusing_latest_jobs():
+    ...     a = latest_jobs(s); a.loc[0, "job"] = "changed"; b = latest_jobs(s)
+    >>> b["job"].tolist()
+    ['j']
+    """
+    token = _LATEST.set({})
+    try:
+        yield
+    finally:
+        _LATEST.reset(token)
+
+
 def latest_jobs(scores: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
     """One row per (model, task): the run that is compared.
 
@@ -92,6 +119,17 @@ def latest_jobs(scores: pd.DataFrame, baseline: str | None = None) -> pd.DataFra
     >>> latest_jobs(s)["job"].tolist(), latest_jobs(s, "b")["job"].tolist()
     (['b5', 'c0'], ['b5', 'c5'])
     """
+    memo = _LATEST.get()
+    if memo is None:
+        return _latest_jobs(scores, baseline)
+    hit = memo.get((id(scores), baseline))
+    if hit is None or hit[0] is not scores:
+        hit = (scores, _latest_jobs(scores, baseline))  # holding scores keeps its id unique
+        memo[(id(scores), baseline)] = hit
+    return hit[1].copy()
+
+
+def _latest_jobs(scores: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
     cols = ["model", "task", "job", "completed_at", "created_at"]
     settings = [c for c in ("num_fewshot", "limit") if c in scores.columns]
     agg = {"completed_at": ("completed_at", "max"), "created_at": ("created_at", "max")}

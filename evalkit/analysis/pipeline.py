@@ -24,6 +24,7 @@ from ..bundle import Bundle
 from ..core import frames
 from ..core.result import Result
 from ..lmeval import LMEvalResult
+from .base import reusing_latest_jobs
 from .capacity import SLO
 from .comparability import Comparability, comparability
 from .compare import Comparison, compare
@@ -101,6 +102,18 @@ def analyze(data: Bundle | LMEvalResult, baseline: str | None = None,
     :class:`SLO`, ``"chat"`` — the default — or ``"rag"``), ``prices`` (a price table or a
     YAML/JSON file of one, see :func:`evalkit.analysis.cost.load_prices`) and
     ``usd_per_gpu_hour`` drive capacity and cost."""
+    with reusing_latest_jobs():  # every step picks the same runs: once is enough
+        return _analyze(data, baseline, candidates, margin=margin,
+                        relative_margin=relative_margin, confidence=confidence,
+                        headline=headline, direction=direction, tasks=tasks, slo=slo,
+                        prices=prices, usd_per_gpu_hour=usd_per_gpu_hour)
+
+
+def _analyze(data: Bundle | LMEvalResult, baseline: str | None,
+             candidates: str | Sequence[str] | None, *, margin: float, relative_margin: float,
+             confidence: float, headline: dict | None, direction: dict | None,
+             tasks: str | Sequence[str] | None, slo: SLO | str | None,
+             prices: dict | str | os.PathLike[str] | None, usd_per_gpu_hour: Any) -> Analysis:
     bundle = data if isinstance(data, Bundle) else Bundle(
         lmeval=data, source=data.source, demo=data.demo, manifest=data.manifest)
     slo, prices = check_settings(margin=margin, relative_margin=relative_margin,

@@ -5,9 +5,10 @@ the first cell imports pandas, matplotlib, scipy and the analysis; before that, 
 report`` itself imports pandas and papermill and loads and checks the source. Done one after
 the other that is the better part of two seconds. :class:`EarlyKernel` starts the kernel first,
 while the CLI loads and checks the source, and has it import the modules the notebook needs as
-it starts (``IPKernelApp.exec_lines`` runs :data:`PRELOAD`, see :mod:`evalkit.present.preload`),
-so on a machine with two cores both happen at once. papermill then runs the notebook in that
-kernel — nbclient takes a started kernel manager — and the kernel is stopped without a graceful
+it starts — in a thread, so it answers papermill meanwhile; the first cell waits for the
+imports (``IPKernelApp.exec_lines`` runs :data:`PRELOAD`, see :mod:`evalkit.present.preload`) —
+so on a machine with two cores all of it happens at once. papermill then runs the notebook in
+that kernel — nbclient takes a started kernel manager — and the kernel is stopped without a graceful
 shutdown: its history is in memory (as nbclient's own kernels) and every file it writes was
 written by a cell that had finished.
 
@@ -28,14 +29,16 @@ import logging
 import os
 from typing import IO, Any
 
+from ..core.secrets import get_logger
+
 KERNEL_NAME = "python3"
 #: jupyter_client logs a kernel that fails to start with a traceback; this start is only an
 #: optimisation, so its failure is not the user's business (papermill's own start reports it)
-_QUIET = logging.getLogger("evalkit.present.kernel.early")
+_QUIET = get_logger("evalkit.present.kernel.early")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
 #: what the kernel runs as it starts: the notebook's imports, binding no name
-PRELOAD = "__import__('evalkit.present.preload')"
+PRELOAD = "__import__('evalkit.present.preload', fromlist=['_']).in_background(get_ipython())"
 
 
 class EarlyKernel:

@@ -217,8 +217,7 @@ def trend(frame: pd.DataFrame, *, ax: Any = None) -> Any:
         ax.set_ylabel("score (%)")
         ax.set_xlabel("run completed (UTC)")
         legend_below(ax, ncol=3)
-        for lab in ax.get_xticklabels():
-            lab.set_rotation(20)
+        ax.tick_params(axis="x", labelrotation=20)
     return finish(fig, title="Quality over time (every completed run, with intervals)",
                   alt="Line chart: headline score (%) of every completed run over time, one "
                       "line per model and task, with error bars.")

@@ -90,8 +90,7 @@ def _lines(ax: Any, series: pd.DataFrame, models: list[str], metrics: Sequence[s
                     _STYLE.get(q, "-"), color=colors[m], lw=1.3, label=label)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("time (UTC)")
-    for lab in ax.get_xticklabels():
-        lab.set_rotation(20)
+    ax.tick_params(axis="x", labelrotation=20)
     return ylabel
 
 
