@@ -158,3 +158,18 @@ print(json.dumps(new))
              "urllib3", "yaml", "evalkit"}
     assert [m for m in new if m.split(".")[0] in heavy and "." not in m] == []
     assert [m for m in new if m.startswith("evalkit")] == []
+
+
+def test_report_leaves_no_kernel_behind(tmp_path):
+    """The whole report in process: the kernel is killed as soon as the notebook is done (the
+    page is written meanwhile) and reaped; its connection file is gone."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = Path(jupyter_runtime_dir())
+    files_before = set(runtime.glob("kernel-*.json")) if runtime.is_dir() else set()
+    before = _children()
+    paths = R.run_report(output=tmp_path / "out")
+    assert paths["html"].is_file() and paths["summary"].is_file()
+    assert _children() - before == set()
+    files_after = set(runtime.glob("kernel-*.json")) if runtime.is_dir() else set()
+    assert files_after - files_before == set()

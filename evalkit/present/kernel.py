@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 from typing import IO, Any
 
 from ..core.secrets import get_logger
@@ -71,6 +72,16 @@ class EarlyKernel:
             return self
         self.manager = km
         return self
+
+    def kill(self) -> None:
+        """Send the kernel SIGKILL and return at once (the notebook is done): it dies while
+        the caller works on, and :meth:`stop` then only reaps it and removes its files."""
+        if self.manager is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(Exception):
+            run_sync(self.manager.signal_kernel)(signal.SIGKILL)
 
     def stop(self) -> None:
         """Kill the kernel and remove its connection file (idempotent)."""

@@ -113,14 +113,18 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
             threading.Thread(target=_import_renderer, daemon=True).start()
             _execute(Path(notebook) if notebook else _notebook(), nb_out, params, out,
                      log_path, stderr, kernel, progress)
-        if not (out / SUMMARY).is_file():
-            raise ReportError(f"the notebook ran but wrote no {SUMMARY} into {out}: a custom "
-                              "--notebook must end with `ek.write_outputs(a, outputs)`")
-        paths: dict[str, Path] = {"summary": out / SUMMARY}
-        paths.update({f"frame:{f.stem}": f for f in sorted((out / "frames").glob("*.parquet"))})
-        paths.update({f"figure:{f.stem}": f for f in sorted((out / "figures").glob("*.png"))})
-        paths["notebook"] = nb_out
-        paths["html"] = export_html(nb_out, title=f"{baseline} vs {', '.join(cands)}")
+            kernel.kill()  # it dies while the page is written; leaving the block reaps it
+            if not (out / SUMMARY).is_file():
+                raise ReportError(f"the notebook ran but wrote no {SUMMARY} into {out}: a "
+                                  "custom --notebook must end with `ek.write_outputs(a, "
+                                  "outputs)`")
+            paths: dict[str, Path] = {"summary": out / SUMMARY}
+            paths.update({f"frame:{f.stem}": f
+                          for f in sorted((out / "frames").glob("*.parquet"))})
+            paths.update({f"figure:{f.stem}": f
+                          for f in sorted((out / "figures").glob("*.png"))})
+            paths["notebook"] = nb_out
+            paths["html"] = export_html(nb_out, title=f"{baseline} vs {', '.join(cands)}")
     return paths
 
 
