@@ -93,7 +93,8 @@ mark("run_report returns")
 nb = json.loads(paths["notebook"].read_text())
 rel = lambda s: datetime.datetime.fromisoformat(s).timestamp() - T0
 code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-marks["first cell sent (it waits for the kernel's preload)"] = rel(code[0]["metadata"]["papermill"]["start_time"])
+marks["first cell sent (it waits for the kernel's preload)"] = rel(
+    code[0]["metadata"]["papermill"]["start_time"])
 first = next(c for c in code if "ek.analyze(" in "".join(c["source"]))
 marks["load + analysis cell done"] = rel(first["metadata"]["papermill"]["end_time"])
 marks["last cell done"] = rel(code[-1]["metadata"]["papermill"]["end_time"])
