@@ -62,28 +62,18 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
     (traceback and kernel stderr in ``output/report-error.log``).
     """
     out = check_output(output)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(TargetLock(out))
-        stderr = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
-        created = not out.exists()
+    with TargetLock(out), tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        made = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
         # the kernel boots (and imports what the notebook needs) while the settings and the
-        # source are checked here; a failed check stops it and removes the folder this run
-        # made
+        # source are checked here; a failed check stops it
         with EarlyKernel(out, stderr) as kernel:
             try:
-                from ..analysis.models import check_settings, resolve_models
-                from ..bundle import load
-
-                check_settings(margin=margin, relative_margin=relative_margin,
-                               confidence=confidence, slo=slo, prices=prices)
-                bundle = load(source)
-                baseline, cands = resolve_models(bundle, baseline, candidates)
-                if bundle.lmeval.scores.empty:
-                    raise InputError(f"{bundle.source}: no scores in the source; nothing to "
-                                     "report — check that the jobs finished with results")
+                baseline, cands = _check(source, baseline, candidates, margin=margin,
+                                         relative_margin=relative_margin,
+                                         confidence=confidence, slo=slo, prices=prices)
             except BaseException:
-                if created:
+                if made:  # and leaves no folder this run made
                     with contextlib.suppress(OSError):
                         out.rmdir()
                 raise
@@ -126,6 +116,22 @@ def run_report(source: str | os.PathLike[str] | None = None, *, baseline: str | 
             paths["notebook"] = nb_out
             paths["html"] = export_html(nb_out, title=f"{baseline} vs {', '.join(cands)}")
     return paths
+
+
+def _check(source: Any, baseline: str | None, candidates: str | Sequence[str] | None,
+           **settings: Any) -> tuple[str, list[str]]:
+    """The settings checked, the source loaded and the models resolved: ``(baseline,
+    candidates)``; a typed error names what is unusable."""
+    from ..analysis.models import check_settings, resolve_models
+    from ..bundle import load
+
+    check_settings(**settings)
+    bundle = load(source)
+    baseline, cands = resolve_models(bundle, baseline, candidates)
+    if bundle.lmeval.scores.empty:
+        raise InputError(f"{bundle.source}: no scores in the source; nothing to report — "
+                         "check that the jobs finished with results")
+    return baseline, cands
 
 
 def _import_renderer() -> None:
