@@ -252,3 +252,52 @@ def test_cli_publish_checks_every_flag_before_any_call(tmp_path: Path, capsys,
         assert run("--source", demo, "--registry", "http://127.0.0.1:9") == 1
         err = capsys.readouterr().err
         assert err.startswith("evalkit publish: ") and "Traceback" not in err
+
+
+PG_TOKEN = "pg-env-token-marker-7c21"  # marker, not a real token
+
+
+def test_pushgateway_token_from_the_environment(gateway, tmp_path: Path, capsys,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway behind an OAuth proxy: the token comes from $EVALKIT_PUSHGATEWAY_TOKEN (or the
+    file $EVALKIT_PUSHGATEWAY_TOKEN_FILE names, re-read on every push), reaches the gateway as
+    a bearer token, and is printed nowhere."""
+    from tests.servers.fault_proxy import FaultProxy
+
+    demo = str(ek.demo_path())
+    with FaultProxy(gateway["pushgateway"]) as proxy:
+        monkeypatch.setenv("EVALKIT_PUSHGATEWAY_TOKEN", PG_TOKEN)
+        assert main(["publish", "--source", demo, "--pushgateway", proxy.url,
+                     "--push-job", "env-token"]) == 0
+        token_file = tmp_path / "pg-token"
+        token_file.write_text(PG_TOKEN + "-file-1\n")
+        monkeypatch.delenv("EVALKIT_PUSHGATEWAY_TOKEN")
+        monkeypatch.setenv("EVALKIT_PUSHGATEWAY_TOKEN_FILE", str(token_file))
+        push(scores(), proxy.url, job="env-token-file")
+        token_file.write_text(PG_TOKEN + "-file-2\n")  # rotated: the next push reads it again
+        push(scores(), proxy.url, job="env-token-file")
+        seen = [r.headers.get("Authorization") for r in proxy.requests_seen if r.method == "PUT"]
+    assert seen == [f"Bearer {PG_TOKEN}", f"Bearer {PG_TOKEN}-file-1",
+                    f"Bearer {PG_TOKEN}-file-2"]
+    out = capsys.readouterr()
+    assert PG_TOKEN not in out.out + out.err
+    assert "sample(s) pushed under job 'env-token'" in out.out
+
+
+def test_a_bad_pushgateway_token_stops_publish_before_the_registry_is_written(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both endpoints' credentials are checked before the first call: a line break in
+    $EVALKIT_PUSHGATEWAY_TOKEN is exit 2, one line naming the variable (not the value), and
+    the registry given beside it receives nothing."""
+    demo = str(ek.demo_path())
+    monkeypatch.setenv("EVALKIT_PUSHGATEWAY_TOKEN", PG_TOKEN + "\nx")
+    with ModelRegistryServer() as mr:
+        for name in ("mistral-24b", "mistral-24b-quantized"):
+            mr.add_model(name, versions={"1.0": {"quantization": "x"}})
+        code = main(["publish", "--source", demo, "--registry", mr.url,
+                     "--pushgateway", "http://127.0.0.1:9"])
+        assert mr.requests == []
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "$EVALKIT_PUSHGATEWAY_TOKEN" in err and PG_TOKEN not in err

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import Any
 
 from ..core import secrets
 from ..core.errors import ConfigError
@@ -254,3 +255,23 @@ def _config_value(action: argparse.Action, value: object) -> object:
     if action.choices is not None and result not in action.choices:
         raise ValueError(f"{value!r} is not one of {', '.join(map(str, action.choices))}")
     return result
+
+
+def check_auth(url: Any, token_file: str | None, env_prefix: str, service_account: bool,
+               flag: str) -> None:
+    """Resolve the credential an endpoint will get — refusing a token with a control
+    character, or the service-account token over plain http — without sending anything."""
+    from ..core.auth import TokenFile, resolve_auth
+    from ..core.errors import ConfigError
+    from ..core.settings import check_url
+
+    if not isinstance(url, str) or not url:
+        return
+    url = check_url(url, flag.lstrip("-"))
+    auth = resolve_auth(TokenFile(token_file) if token_file else None, env_prefix=env_prefix,
+                        service_account=service_account)
+    if service_account and auth is None:
+        raise ConfigError(f"{flag}-service-account: there is no service-account token (evalkit "
+                          "is not running in a pod); pass a token file instead")
+    if auth is not None:
+        auth.check_url(url)

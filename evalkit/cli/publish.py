@@ -103,7 +103,8 @@ def add_parser(sub: Any, name: str) -> None:
     g.add_argument("--grouping", action="append", default=[], type=grouping,
                    metavar="LABEL=VALUE", help="extra grouping label (repeat)")
     g.add_argument("--pushgateway-token-file", type=A.token_file,
-                   help="file with a bearer token for the Pushgateway")
+                   help="file with a bearer token for the Pushgateway (or "
+                   "$EVALKIT_PUSHGATEWAY_TOKEN / $EVALKIT_PUSHGATEWAY_TOKEN_FILE)")
     g.add_argument("--baseline", help="with --candidate: also push lm_eval_accuracy_delta and "
                    "lm_eval_recovery_percent")
     g.add_argument("--candidate", action="append", dest="candidates", metavar="CANDIDATE")
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from ..bundle import load
     from ..core.auth import TokenFile
     from ..core.errors import InputError, UnknownModelError
+    from ..publish.pushgateway import TOKEN_ENV
     from ..registry.scores import check_prefix
 
     if not args.registry and not args.pushgateway:
@@ -124,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
     if (args.baseline or args.grouping) and not args.pushgateway:
         raise InputError("--baseline/--candidate/--grouping need --pushgateway URL")
     check_prefix(args.prefix)
+    # the credentials each endpoint will get, refused here rather than between two writes
+    A.check_auth(args.registry, args.registry_token_file, "EVALKIT_REGISTRY",
+                 args.registry_service_account, "--registry")
+    A.check_auth(args.pushgateway, args.pushgateway_token_file, TOKEN_ENV, False,
+                 "--pushgateway")
     bundle = load(args.source)
     scores = bundle.lmeval.scores
     present = sorted({str(m) for m in scores["model"].dropna()})

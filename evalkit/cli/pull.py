@@ -105,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     from ..core.snapshot import check_target, target_path
 
     check_target(target_path(args.out), overwrite=args.overwrite)
-    _check_auth(prometheus, args.prometheus_token_file, "EVALKIT_PROMETHEUS",
+    A.check_auth(prometheus, args.prometheus_token_file, "EVALKIT_PROMETHEUS",
                 args.prometheus_service_account, "--prometheus")
-    _check_auth(registry, getattr(args, "registry_token_file", None), "EVALKIT_REGISTRY",
+    A.check_auth(registry, getattr(args, "registry_token_file", None), "EVALKIT_REGISTRY",
                 getattr(args, "registry_service_account", False), "--registry")
     out = pull(
         args.out, namespace=args.namespace, label_selector=args.label_selector,
@@ -129,23 +129,3 @@ def run(args: argparse.Namespace) -> int:
         guidellm=args.guidellm, overwrite=args.overwrite)
     print(f"snapshot {out}")
     return 0
-
-
-def _check_auth(url: Any, token_file: str | None, env_prefix: str, service_account: bool,
-                flag: str) -> None:
-    """Resolve the credential an endpoint will get — refusing a token with a control
-    character, or the service-account token over plain http — without sending anything."""
-    from ..core.auth import TokenFile, resolve_auth
-    from ..core.errors import ConfigError
-    from ..core.settings import check_url
-
-    if not isinstance(url, str) or not url:
-        return
-    url = check_url(url, flag.lstrip("-"))
-    auth = resolve_auth(TokenFile(token_file) if token_file else None, env_prefix=env_prefix,
-                        service_account=service_account)
-    if service_account and auth is None:
-        raise ConfigError(f"{flag}-service-account: there is no service-account token (evalkit "
-                          "is not running in a pod); pass a token file instead")
-    if auth is not None:
-        auth.check_url(url)

@@ -7,6 +7,8 @@ from them. Arguments (and command-line flags) always win over the environment.
                                  re-read on every request)
 ``EVALKIT_REGISTRY_URL``         Model Registry REST root URL
 ``EVALKIT_REGISTRY_TOKEN``       bearer token for it (``..._TOKEN_FILE`` likewise)
+``EVALKIT_PUSHGATEWAY_TOKEN``    bearer token for the Pushgateway ``evalkit publish`` pushes to
+                                 (``..._TOKEN_FILE`` likewise; its URL is always a flag)
 ``EVALKIT_CA_BUNDLE``            CA bundle (PEM) used to verify every HTTPS endpoint
 ``EVALKIT_MAX_BODY_MB``          largest HTTP answer accepted (default 256)
 ``EVALKIT_HTTP_DEADLINE``        seconds one request may take in total (default 300)

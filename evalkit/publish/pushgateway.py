@@ -36,6 +36,8 @@ from ..core.settings import check_url
 from .exposition import LABELS, exposition
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: the token's environment channel: ``$EVALKIT_PUSHGATEWAY_TOKEN`` or ``..._TOKEN_FILE``
+TOKEN_ENV = "EVALKIT_PUSHGATEWAY"
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
@@ -75,7 +77,10 @@ def push(scores: pd.DataFrame, pushgateway_url: str, *, job: str = "lmeval",
          insecure: bool = False, **http_kw: Any) -> str:
     """PUT :func:`~evalkit.publish.exposition.exposition` of ``scores`` (and a comparison /
     recovery) to the Pushgateway at ``pushgateway_url`` under ``job`` and ``grouping``; returns
-    the text pushed. Every argument is checked before the request.
+    the text pushed. Every argument is checked before the request. The bearer token (a
+    gateway behind an OAuth proxy) comes from ``token`` (a string or an auth object), else
+    ``$EVALKIT_PUSHGATEWAY_TOKEN``, else the file named by ``$EVALKIT_PUSHGATEWAY_TOKEN_FILE``
+    (re-read on every request); none is sent when none is set.
 
     >>> push(scores, "http://pushgateway:9091", grouping={"namespace": "private-ai-demo"})  # doctest: +SKIP
     """
@@ -85,8 +90,8 @@ def push(scores: pd.DataFrame, pushgateway_url: str, *, job: str = "lmeval",
     if not text:
         raise InputError("push: nothing to push (no finite scores)")
     http_kw.setdefault("name", "pushgateway")
-    with Client(base, auth=resolve_auth(token), ca_bundle=ca_bundle, insecure=insecure,
-                **http_kw) as client:
+    auth = resolve_auth(token, env_prefix=TOKEN_ENV)
+    with Client(base, auth=auth, ca_bundle=ca_bundle, insecure=insecure, **http_kw) as client:
         client.request("PUT", path, data=text.encode("utf-8"),
                        headers={"Content-Type": CONTENT_TYPE})
     return text
