@@ -1,16 +1,16 @@
-"""The report's kernel, started early and stopped at once.
+"""The report's kernel, started early and killed when done.
 
-Before the notebook can run a cell, a kernel process starts Python, IPython and ipykernel, and
-the first cell imports pandas, matplotlib, scipy and the analysis; before that, ``evalkit
-report`` itself imports pandas and papermill and loads and checks the source. Done one after
-the other that is the better part of two seconds. :class:`EarlyKernel` starts the kernel first,
-while the CLI loads and checks the source, and has it import the modules the notebook needs as
-it starts — in a thread, so it answers papermill meanwhile; the first cell waits for the
-imports (``IPKernelApp.exec_lines`` runs :data:`PRELOAD`, see :mod:`evalkit.present.preload`) —
-so on a machine with two cores all of it happens at once. papermill then runs the notebook in
-that kernel — nbclient takes a started kernel manager — and the kernel is stopped without a graceful
-shutdown: its history is in memory (as nbclient's own kernels) and every file it writes was
-written by a cell that had finished.
+Before the notebook's first cell can run, a kernel process must boot (Python, IPython,
+ipykernel) and import what the notebook uses (pandas, matplotlib, scipy, the analysis); before
+that, ``evalkit report`` itself imports pandas and papermill and loads and checks the source.
+One after the other, that is the better part of two seconds. :class:`EarlyKernel` starts the
+kernel first. As it boots, the kernel runs :data:`PRELOAD` (``IPKernelApp.exec_lines``): a
+thread that imports the notebook's modules (:mod:`evalkit.present.preload`) while the kernel
+already answers papermill; the first cell waits for it. Meanwhile the CLI loads and checks the
+source, so on two cores these happen at once. papermill runs the notebook in that kernel
+(nbclient takes a started kernel manager). When the notebook is done the kernel is killed, not
+shut down: its history is in memory (as in nbclient's own kernels) and every file it writes
+was written by a finished cell.
 
 Starting early is an optimisation only. When it fails (no ``python3`` kernelspec, ...),
 papermill starts the kernel itself and reports why it cannot, exactly as without it; when the

@@ -42,7 +42,7 @@ def load() -> None:
             source_class(key)
 
 
-def in_background(shell: Any) -> threading.Thread:
+def in_background(shell: Any) -> None:
     """Run :func:`load` in a thread of the kernel ``shell``; the next cell to run waits for it
     (an IPython ``pre_run_cell`` hook that removes itself). A failed import is left for the
     notebook's own import to report."""
@@ -59,4 +59,3 @@ def in_background(shell: Any) -> threading.Thread:
 
     shell.events.register("pre_run_cell", wait)
     thread.start()
-    return thread
